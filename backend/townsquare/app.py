@@ -1,0 +1,57 @@
+"""The Flask application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, current_app, jsonify
+
+from . import config, errorpages, ratelimit, security
+from .comments.api import bp as comments_bp
+from .comments.feed import CommentFeed
+from .pages import PageDirectory, manifest_path
+from .services import EXTENSION_KEY, Services, services
+from .storage import open_store
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
+    """Build the backend app from settings (see :mod:`townsquare.config`)."""
+    settings = config.load(overrides)
+    app = Flask(__name__)
+    app.config.update(settings)
+    app.config["MAX_CONTENT_LENGTH"] = settings["MAX_REQUEST_BYTES"]
+    app.config["MAX_FORM_PARTS"] = settings["MAX_FORM_FIELDS"]
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+
+    store = open_store(
+        Path(settings["DATA_DIR"]),
+        segment_size=settings["SEGMENT_SIZE"],
+        cache_segments=settings["CACHE_SEGMENTS"],
+    )
+    pages = PageDirectory(manifest_path(Path(settings["OUTPUT_DIR"])))
+    app.extensions[EXTENSION_KEY] = Services(
+        store=store, pages=pages, feed=CommentFeed(store.comments)
+    )
+
+    ratelimit.init_app(app)
+    security.init_app(app)
+    errorpages.init_app(app)
+    app.register_blueprint(comments_bp)
+    app.add_url_rule("/api/health", "health", _health)
+    app.context_processor(_template_globals)
+    logger.info("Backend ready: data in %s", settings["DATA_DIR"])
+    return app
+
+
+def _template_globals() -> dict[str, str]:
+    manifest = services().pages.manifest()
+    return {"site_url": current_app.config["SITE_URL"], "site_name": manifest.sitename}
+
+
+def _health() -> Response:
+    return jsonify(status="ok")

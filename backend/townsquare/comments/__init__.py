@@ -1,0 +1,1 @@
+"""Comments: members' threaded comments on topic pages and news updates."""

@@ -1,0 +1,120 @@
+"""Comment routes: a JSON API for scripts and other clients, and form posts.
+
+``POST /api/pages/<slug>/comments`` takes JSON or an ordinary HTML form.
+Scripts get ``201`` with the comment; browsers without JavaScript are sent
+back to the page with a confirmation anchor (``#comment-published`` or
+``#comment-pending``), which the theme shows with CSS alone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+)
+from werkzeug.exceptions import UnsupportedMediaType
+
+from ..errorpages import FORM_TYPES
+from ..errors import InvalidInput, NotFound
+from ..services import services
+from ..storage.comments import PUBLISHED
+from . import service
+
+bp = Blueprint("comments", __name__, url_prefix="/api/pages/<slug>/comments")
+
+CONFIRMATIONS = {
+    "published": "Your comment is published.",
+    "pending": "Thank you. A moderator will read your comment before it is published.",
+}
+
+
+@bp.get("")
+def list_comments(slug: str) -> Response:
+    """Published comments, oldest first; ``?after=ID`` for newer ones only."""
+    found = services()
+    manifest = found.pages.manifest()
+    found.pages.get(slug)
+    body, revision = found.feed.encoded(slug, _after_argument(), manifest.timezone)
+    response = Response(body, mimetype="application/json")
+    response.set_etag(revision)
+    response.headers["Cache-Control"] = "no-cache"
+    return response.make_conditional(request)
+
+
+@bp.post("")
+def post_comment(slug: str) -> Response:
+    found = services()
+    is_form = request.mimetype in FORM_TYPES
+    data = _form_fields() if is_form else _json_object()
+    try:
+        comment = service.submit(
+            found.store.comments,
+            found.pages,
+            current_app.config,
+            slug,
+            data,
+            request.remote_addr or "",
+        )
+    except InvalidInput as error:
+        if not is_form:
+            raise
+        return _form_page(slug, data, error.fields, status=400)
+    message = CONFIRMATIONS[comment.status]
+    if is_form:
+        page = found.pages.get(slug)
+        anchor = "comment-published" if comment.status == PUBLISHED else "comment-pending"
+        return redirect(f"{page.path()}#{anchor}", code=303)
+    payload = {**comment.public(), "status": comment.status}
+    response = jsonify(comment=payload, message=message)
+    response.status_code = 201
+    return response
+
+
+@bp.get("/<int:comment_id>/reply")
+def reply_form(slug: str, comment_id: int) -> Response:
+    """A reply form for browsers without JavaScript."""
+    return _form_page(slug, {"parent": str(comment_id)}, {}, status=200)
+
+
+def _form_page(
+    slug: str, values: dict[str, Any], errors: dict[str, str], status: int
+) -> Response:
+    found = services()
+    page = found.pages.get_open(slug)
+    parent = None
+    raw_parent = values.get("parent") or ""
+    if raw_parent.isascii() and raw_parent.isdigit():
+        parent = found.store.comments.get(slug, int(raw_parent))
+    if raw_parent and (parent is None or parent.status != PUBLISHED):
+        raise NotFound("That comment is not available to reply to.")
+    html = render_template(
+        "comment_form.html", page=page, parent=parent, values=values, errors=errors
+    )
+    return Response(html, status=status, mimetype="text/html")
+
+
+def _after_argument() -> int:
+    raw = request.args.get("after", "0")
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 12:
+        raise InvalidInput("'after' must be a comment id (a whole number).")
+    return int(raw)
+
+
+def _form_fields() -> dict[str, Any]:
+    return {key: request.form.get(key) for key in ("author", "body", "email", "parent")}
+
+
+def _json_object() -> dict[str, Any]:
+    if request.mimetype != "application/json":
+        raise UnsupportedMediaType()
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise InvalidInput("Send the comment as a JSON object, e.g. {\"author\": …}.")
+    return data

@@ -1,0 +1,101 @@
+"""Check a comment submission and collect every reason to refuse it.
+
+Only the fields named here are read; anything else a client sends (ids,
+timestamps, status) is ignored, because the server owns those.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import InvalidInput
+
+# Control characters break terminals, logs and XML feeds; lone surrogates
+# cannot be encoded as UTF-8 at all. Newline and tab stay in bodies.
+_BODY_KEEP = {"\n", "\t"}
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass(frozen=True)
+class Submission:
+    author: str
+    body: str
+    email: str
+    parent: int | None
+
+
+@dataclass(frozen=True)
+class Limits:
+    name: int = 80
+    body: int = 5000
+    email: int = 254
+
+
+def strip_controls(text: str, keep: set[str] | frozenset[str] = frozenset()) -> str:
+    return "".join(
+        ch
+        for ch in text
+        if ch in keep or unicodedata.category(ch) not in ("Cc", "Cs")
+    )
+
+
+def parse(data: Mapping[str, Any], limits: Limits) -> Submission:
+    """Return a clean :class:`Submission` or raise :class:`InvalidInput`."""
+    errors: dict[str, str] = {}
+    author = _text(data, "author", errors, "Enter your name")
+    body = _text(data, "body", errors, "Write your comment", multiline=True)
+    email = _text(data, "email", errors, "", required=False)
+    parent = _parent(data.get("parent"), errors)
+
+    if author and len(author) > limits.name:
+        errors["author"] = f"Your name must be {limits.name} characters or fewer"
+    if body and len(body) > limits.body:
+        errors["body"] = (
+            f"Your comment must be {limits.body:,} characters or fewer; "
+            f"it has {len(body):,}"
+        )
+    if email and (len(email) > limits.email or not _EMAIL.match(email)):
+        errors["email"] = "Enter an email address like name@example.org, or leave it empty"
+    if errors:
+        raise InvalidInput("There is a problem with your comment.", errors)
+    return Submission(author=author, body=body, email=email, parent=parent)
+
+
+def _text(
+    data: Mapping[str, Any],
+    name: str,
+    errors: dict[str, str],
+    missing: str,
+    *,
+    multiline: bool = False,
+    required: bool = True,
+) -> str:
+    value = data.get(name)
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        errors[name] = f"The {name} must be text"
+        return ""
+    if multiline:
+        value = strip_controls(value.replace("\r\n", "\n").replace("\r", "\n"), _BODY_KEEP)
+        value = value.strip()
+    else:
+        value = strip_controls(value).strip()
+    if required and not value:
+        errors[name] = missing
+    return value
+
+
+def _parent(value: Any, errors: dict[str, str]) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        errors["parent"] = "The comment you are replying to is not valid"
+        return None
+    return value

@@ -1,0 +1,93 @@
+"""Cross-site write protection, CORS for trusted origins, security headers.
+
+Browsers send ``Origin`` (and ``Sec-Fetch-Site``) with every POST, so a write
+whose origin is neither this site nor a configured one is refused: that stops
+another site from posting forms or scripts on a member's behalf. Clients that
+are not browsers send neither header and are not at risk of such forgery.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, current_app, request
+
+from .errors import Forbidden
+from .ratelimit import SAFE_METHODS
+
+PAGE_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'self'; object-src 'none'"
+)
+API_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
+
+
+def origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower() if parts.netloc else ""
+
+
+def trusted_origins() -> set[str]:
+    config = current_app.config
+    found = {origin_of(request.host_url), origin_of(config["SITE_URL"])}
+    found.update(origin_of(url) for url in config["ALLOWED_ORIGINS"])
+    found.discard("")
+    return found
+
+
+def is_cross_origin(origin: str) -> bool:
+    return origin.lower() not in trusted_origins()
+
+
+def check_write_origin() -> None:
+    """Refuse writes sent by a page on another site."""
+    if request.method in SAFE_METHODS:
+        return
+    origin = request.headers.get("Origin")
+    if origin is not None:
+        if origin == "null" or is_cross_origin(origin):
+            raise Forbidden(
+                "This form was sent from another website. Open the page on this "
+                "site and send it from there."
+            )
+        return
+    if request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
+        raise Forbidden("Requests from other websites cannot write here.")
+
+
+def add_cors(response: Response) -> Response:
+    """Let configured origins call the API from their pages' scripts."""
+    origin = request.headers.get("Origin")
+    response.vary.add("Origin")
+    if origin and origin.lower() in _configured_origins():
+        response.headers["Access-Control-Allow-Origin"] = origin
+        if request.method == "OPTIONS":
+            response.headers["Access-Control-Allow-Methods"] = "GET, POST"
+            response.headers["Access-Control-Allow-Headers"] = "Content-Type, Accept"
+            response.headers["Access-Control-Max-Age"] = "600"
+    return response
+
+
+def _configured_origins() -> set[str]:
+    config = current_app.config
+    found = {origin_of(url) for url in config["ALLOWED_ORIGINS"]}
+    found.add(origin_of(config["SITE_URL"]))
+    found.discard("")
+    return found
+
+
+def add_security_headers(response: Response) -> Response:
+    is_html = response.mimetype == "text/html"
+    response.headers.setdefault(
+        "Content-Security-Policy", PAGE_POLICY if is_html else API_POLICY
+    )
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(check_write_origin)
+    app.after_request(add_cors)
+    app.after_request(add_security_headers)

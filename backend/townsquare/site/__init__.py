@@ -1,0 +1,1 @@
+"""The Pelican side: the build plugin and what it shares with the publisher."""

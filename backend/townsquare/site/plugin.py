@@ -1,0 +1,131 @@
+"""Pelican plugin: comments into topic pages, and the manifest of pages.
+
+Enabled by ``PLUGINS = ["townsquare.site.plugin"]`` in ``pelicanconf.py``.
+
+* Every article (topic or update) gets ``discussion`` ("open"/"closed"),
+  ``closes`` (a datetime or None) and ``thread`` (its published comments as a
+  :class:`~townsquare.site.threads.Thread`) for the theme's templates.
+* After the build, ``.townsquare/manifest.json`` in the output lists the
+  pages the backend may accept comments for.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pelican import signals
+
+from ..pages import MANIFEST_NAME, STATE_FOLDER, Page
+from . import exported
+from .threads import build_thread
+
+logger = logging.getLogger(__name__)
+
+DISCUSSION_STATES = ("open", "closed")
+
+
+def register() -> None:
+    signals.article_generator_finalized.connect(attach_threads)
+    signals.article_writer_finalized.connect(write_manifest)
+
+
+def data_dir(settings: dict[str, Any]) -> Path:
+    configured = Path(settings.get("TOWNSQUARE_DATA_PATH", "data"))
+    if configured.is_absolute():
+        return configured
+    return Path(settings["PATH"]).parent / configured
+
+
+def attach_threads(generator: Any) -> None:
+    settings = generator.settings
+    entries: dict[str, dict[str, Any]] = {}
+    for article in generator.articles:
+        entry = describe(article, settings)
+        if entry["slug"] in entries:
+            logger.error(
+                "%s has the same slug %r as another page; rename one file so "
+                "their comments stay apart. It takes no comments.",
+                article.source_path,
+                entry["slug"],
+            )
+            entry["open"] = False
+        else:
+            entries[entry["slug"]] = entry
+        article.thread = build_thread(
+            entry,
+            exported.read(data_dir(settings), entry["slug"]),
+            is_open=Page(**entry).is_open(),
+            api=settings.get("TOWNSQUARE_API_URL", "/api").rstrip("/"),
+            timezone=settings.get("TIMEZONE", "UTC"),
+        )
+        article.discussion = "open" if article.thread.open else "closed"
+    generator.context["townsquare_pages"] = list(entries.values())
+
+
+def describe(article: Any, settings: dict[str, Any]) -> dict[str, Any]:
+    """The manifest entry of one article; sets ``article.closes``."""
+    state = str(article.metadata.get("discussion", "open")).strip().lower()
+    if state not in DISCUSSION_STATES:
+        logger.warning(
+            "%s: 'Discussion: %s' is not valid; write 'open' or 'closed'. "
+            "Treating it as closed.",
+            article.source_path,
+            state,
+        )
+        state = "closed"
+    article.closes = _closing_time(article, settings)
+    closes_at = article.closes + timedelta(minutes=1) if article.closes else None
+    return {
+        "slug": article.slug,
+        "url": article.url,
+        "title": article.title,
+        "kind": article.category.slug,
+        "open": state == "open",
+        "closes": closes_at.astimezone(UTC).isoformat() if closes_at else None,
+    }
+
+
+def _closing_time(article: Any, settings: dict[str, Any]) -> datetime | None:
+    """The last minute of the ``Closes`` day, in the site's time zone."""
+    raw = article.metadata.get("closes")
+    if not raw:
+        return None
+    try:
+        day = raw.date() if isinstance(raw, datetime) else datetime.fromisoformat(
+            str(raw).strip()
+        ).date()
+    except ValueError:
+        logger.warning(
+            "%s: 'Closes: %s' is not a date; write it as YYYY-MM-DD.",
+            article.source_path,
+            raw,
+        )
+        return None
+    zone = ZoneInfo(settings.get("TIMEZONE", "UTC"))
+    return datetime.combine(day, time(23, 59), tzinfo=zone)
+
+
+def write_manifest(generator: Any, writer: Any = None) -> None:
+    """Write the manifest once the article pages are in the output."""
+    settings = generator.settings
+    pages = generator.context.get("townsquare_pages", [])
+    manifest = {
+        "sitename": settings.get("SITENAME", "Townsquare"),
+        "timezone": settings.get("TIMEZONE", "UTC"),
+        "api": settings.get("TOWNSQUARE_API_URL", "/api").rstrip("/"),
+        "pages": pages,
+    }
+    folder = Path(settings["OUTPUT_PATH"]) / STATE_FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / MANIFEST_NAME
+    tmp = target.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+    os.replace(tmp, target)
+    logger.info("Wrote the manifest of %d pages to %s", len(pages), target)
+

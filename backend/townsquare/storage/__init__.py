@@ -1,0 +1,29 @@
+"""Storage: every read and write of contributions goes through this package.
+
+:func:`open_store` checks the schema and returns the repositories. Nothing
+outside this package imports TinyDB.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import schema
+from .comments import CommentStore, TinyCommentStore
+from .jsonfile import ParsedFileCache
+
+
+@dataclass(frozen=True)
+class Store:
+    """The repositories of one data folder."""
+
+    root: Path
+    comments: CommentStore
+
+
+def open_store(root: Path, *, segment_size: int = 256, cache_segments: int = 1024) -> Store:
+    """Open (creating or migrating as needed) the store in ``root``."""
+    schema.ensure_current(root)
+    cache = ParsedFileCache(cache_segments)
+    return Store(root=root, comments=TinyCommentStore(root, segment_size, cache))
