@@ -64,7 +64,7 @@ class Publisher:
             fingerprint = self.fingerprint()
             if full or state is None or state.get("fingerprint") != fingerprint:
                 report.full_build = True
-                report.problems = self._full_build(fingerprint)
+                report.problems = self._full_build()
             elif report.exported:
                 report.files_written = self._refresh(state, report.exported)
             if report.exported:
@@ -76,7 +76,7 @@ class Publisher:
         """A full build from the data already exported, without exporting."""
         started = time.perf_counter()
         with file_lock(self.store.root / "publish.lock"):
-            problems = self._full_build(self.fingerprint())
+            problems = self._full_build()
         report = PublishReport(full_build=True, problems=problems)
         report.seconds = time.perf_counter() - started
         return report
@@ -93,12 +93,13 @@ class Publisher:
         )
         return changed, state
 
-    def _full_build(self, fingerprint: str) -> list[str]:
+    def _full_build(self) -> list[str]:
         settings = build.read_settings(self.site_dir, self.output_dir, self.production)
         problems = build.build_site(settings)
         started = time.perf_counter()
         state = {
-            "fingerprint": fingerprint,
+            # Taken after the build: it depends on the manifest just written.
+            "fingerprint": self.fingerprint(),
             "templates": str(Path(settings["THEME"]) / "templates"),
             "jinja": settings["JINJA_ENVIRONMENT"],
             "markers": fragments.index_markers(self.output_dir),

@@ -1,0 +1,100 @@
+"""Shared fixtures: a sample site in a temporary folder, a store, an app."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from townsquare.app import create_app
+from townsquare.publish.publisher import Publisher
+from townsquare.storage import Store, open_store
+
+TESTS = Path(__file__).parent
+PROJECT = TESTS.parent
+SAMPLE_SITE = TESTS / "sample_site"
+CASES_FILE = PROJECT.parent / "shared" / "cases" / "cases.jsonl"
+
+
+@pytest.fixture
+def site_dir(tmp_path: Path) -> Path:
+    """A private copy of the sample site, with the real theme."""
+    target = tmp_path / "site"
+    shutil.copytree(SAMPLE_SITE, target)
+    shutil.copytree(PROJECT / "site" / "theme", target / "theme")
+    return target
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def output_dir(tmp_path: Path) -> Path:
+    return tmp_path / "output"
+
+
+@pytest.fixture
+def store(data_dir: Path) -> Store:
+    return open_store(data_dir, segment_size=8)
+
+
+@pytest.fixture
+def publisher(store: Store, site_dir: Path, output_dir: Path) -> Publisher:
+    return Publisher(store=store, site_dir=site_dir, output_dir=output_dir)
+
+
+@pytest.fixture
+def built(publisher: Publisher) -> Publisher:
+    """The sample site, built once so the backend knows its pages."""
+    publisher.publish()
+    return publisher
+
+
+@pytest.fixture
+def settings(site_dir: Path, data_dir: Path, output_dir: Path) -> dict[str, Any]:
+    return {
+        "SITE_DIR": str(site_dir),
+        "DATA_DIR": str(data_dir),
+        "OUTPUT_DIR": str(output_dir),
+        "SEGMENT_SIZE": 8,
+        "RATE_LIMIT_WRITES": "1000 per minute",
+        "TESTING": True,
+    }
+
+
+@pytest.fixture
+def make_app(built: Publisher, settings: dict[str, Any]) -> Callable[..., Flask]:
+    """Build an app on the sample site, with extra settings if given."""
+
+    def make(**extra: Any) -> Flask:
+        return create_app({**settings, **extra})
+
+    return make
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Flask]) -> Flask:
+    return make_app()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def post_comment(client: FlaskClient) -> Callable[..., Any]:
+    """POST a JSON comment to a sample page and return the response."""
+
+    def post(page: str = "bike-lanes", **fields: Any) -> Any:
+        body = {"author": "Test Resident", "body": "A test comment", **fields}
+        return client.post(f"/api/pages/{page}/comments", json=body)
+
+    return post
