@@ -98,3 +98,37 @@ def post_comment(client: FlaskClient) -> Callable[..., Any]:
         return client.post(f"/api/pages/{page}/comments", json=body)
 
     return post
+
+
+# --- Shared by the API, security and case tests (test_api.py and friends) ---
+
+
+@pytest.fixture
+def api_json_error() -> Callable[..., dict[str, Any]]:
+    """Check a response has the one JSON error shape; return its error object."""
+
+    def check(response: Any, status: int, code: str | None = None) -> dict[str, Any]:
+        assert response.status_code == status, response.get_data(as_text=True)[:500]
+        assert response.mimetype == "application/json"
+        error = response.get_json()["error"]
+        assert set(error) <= {"status", "code", "message", "fields"}
+        assert {"status", "code", "message"} <= set(error)
+        assert error["status"] == status
+        assert isinstance(error["code"], str) and error["code"]
+        assert isinstance(error["message"], str) and error["message"].strip()
+        if code is not None:
+            assert error["code"] == code
+        return error
+
+    return check
+
+
+@pytest.fixture
+def api_post_form(client: FlaskClient) -> Callable[..., Any]:
+    """POST an ordinary HTML form (urlencoded) to a sample page."""
+
+    def post(page: str = "bike-lanes", **fields: str) -> Any:
+        body = {"author": "Form Resident", "body": "A comment from a form", **fields}
+        return client.post(f"/api/pages/{page}/comments", data=body)
+
+    return post

@@ -1,0 +1,5 @@
+"""``python -m townsquare`` is the ``townsquare`` command."""
+
+from .cli import main
+
+main()
