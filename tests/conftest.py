@@ -132,3 +132,14 @@ def api_post_form(client: FlaskClient) -> Callable[..., Any]:
         return client.post(f"/api/pages/{page}/comments", data=body)
 
     return post
+
+
+@pytest.fixture
+def api_stored_comments(store: Store) -> Callable[..., list[Any]]:
+    """Every stored comment of a page, whatever its status, oldest first."""
+    from townsquare.storage.comments import STATUSES
+
+    def stored(page: str = "bike-lanes", statuses: Any = STATUSES) -> list[Any]:
+        return list(store.comments.for_page(page, statuses=statuses))
+
+    return stored

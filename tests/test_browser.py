@@ -20,10 +20,9 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from livesite import CHROMIUM_ARGS, chromium_path, free_port, serving
 from townsquare.demo import add_static_site
 from townsquare.publish.publisher import Publisher
-
-from livesite import CHROMIUM_ARGS, chromium_path, free_port, serving
 
 pytestmark = pytest.mark.browser
 
@@ -99,7 +98,9 @@ def test_without_javascript_errors_keep_the_answers(
     page = open_page(browser, site_url + TOPIC, javascript=False)
     # The browser's own checks would stop an empty name; a long one gets through.
     fill_comment(page, "x", "Kept text")
-    page.get_by_label("Your name", exact=True).evaluate("el => el.removeAttribute('maxlength')")
+    page.get_by_label("Your name", exact=True).evaluate(
+        "el => el.removeAttribute('maxlength')"
+    )
     page.get_by_label("Your name", exact=True).fill("N" * 200)
     page.get_by_role("button", name="Post comment").click()
 
@@ -160,7 +161,8 @@ def test_with_javascript_errors_are_shown_in_place(
     page.get_by_label("Your comment", exact=True).fill("No name given")
     page.get_by_role("button", name="Post comment").click()
     expect(page.locator(".error-summary")).to_contain_text("Enter your name")
-    expect(page.get_by_label("Your name", exact=True)).to_have_attribute("aria-invalid", "true")
+    name = page.get_by_label("Your name", exact=True)
+    expect(name).to_have_attribute("aria-invalid", "true")
     expect(page.get_by_label("Your comment", exact=True)).to_have_value("No name given")
 
 
@@ -180,7 +182,8 @@ def test_demo_republishes_on_its_own(
         "--data", str(tmp_path / "demo-data"), "--output", str(tmp_path / "demo-out"),
         "demo", "--port", str(port),
     ]  # fmt: skip
-    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    log = (tmp_path / "demo.log").open("wb")
+    server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         url = f"http://127.0.0.1:{port}"
         page = _wait_for_page(browser, url + TOPIC)
@@ -199,6 +202,8 @@ def test_demo_republishes_on_its_own(
             server.wait(timeout=10)
         except subprocess.TimeoutExpired:
             server.kill()
+            server.wait()
+        log.close()
 
 
 def _wait_for_page(browser: Browser, url: str) -> Page:

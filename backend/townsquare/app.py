@@ -33,7 +33,14 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         segment_size=settings["SEGMENT_SIZE"],
         cache_segments=settings["CACHE_SEGMENTS"],
     )
-    pages = PageDirectory(manifest_path(Path(settings["OUTPUT_DIR"])))
+    manifest = manifest_path(Path(settings["OUTPUT_DIR"]))
+    if not manifest.exists():
+        logger.warning(
+            "No site build at %s, so every page is unknown: run `townsquare "
+            "publish` (or `townsquare build`) first.",
+            manifest,
+        )
+    pages = PageDirectory(manifest)
     app.extensions[EXTENSION_KEY] = Services(
         store=store, pages=pages, feed=CommentFeed(store.comments)
     )

@@ -40,9 +40,15 @@ class Context:
 
 
 @click.group()
-@click.option("--site", "site_dir", type=click.Path(file_okay=False), help="Site folder.")
-@click.option("--data", "data_dir", type=click.Path(file_okay=False), help="Store folder.")
-@click.option("--output", "output_dir", type=click.Path(file_okay=False), help="Build folder.")
+@click.option(
+    "--site", "site_dir", type=click.Path(file_okay=False), help="Site folder."
+)
+@click.option(
+    "--data", "data_dir", type=click.Path(file_okay=False), help="Store folder."
+)
+@click.option(
+    "--output", "output_dir", type=click.Path(file_okay=False), help="Build folder."
+)
 @click.option("-v", "--verbose", is_flag=True, help="Show debug messages.")
 @click.pass_context
 def cli(
@@ -83,7 +89,9 @@ def build(obj: Context, production: bool) -> None:
 
 @cli.command()
 @click.option("--full", is_flag=True, help="Rebuild every page, not only changed ones.")
-@click.option("--commit", is_flag=True, help="Commit the exported public data with Git.")
+@click.option(
+    "--commit", is_flag=True, help="Commit the exported public data with Git."
+)
 @click.option("--production", is_flag=True, help="Use publishconf.py.")
 @click.pass_obj
 def publish(obj: Context, full: bool, commit: bool, production: bool) -> None:
@@ -110,10 +118,12 @@ def serve(obj: Context, host: str, port: int, threads: int) -> None:
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--seed/--no-seed", default=True, help="Add the demo comments to an empty store.")
+@click.option(
+    "--seed/--no-seed", default=True, help="Add the demo comments to an empty store."
+)
 @click.pass_obj
 def demo(obj: Context, host: str, port: int, seed: bool) -> None:
-    """Build the site and serve it with the backend, re-publishing as comments arrive."""
+    """Serve the site and the backend together, re-publishing as comments arrive."""
     from .app import create_app
     from .demo import add_static_site
     from .publish.republisher import Republisher

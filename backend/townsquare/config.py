@@ -71,7 +71,9 @@ def _from_file(environ: Mapping[str, str]) -> dict[str, Any]:
     path = Path(environ.get(CONFIG_FILE_ENV, DEFAULT_CONFIG_FILE))
     if not path.exists():
         if CONFIG_FILE_ENV in environ:
-            raise ConfigError(f"Config file {path} does not exist: fix {CONFIG_FILE_ENV}.")
+            raise ConfigError(
+                f"Config file {path} does not exist: fix {CONFIG_FILE_ENV}."
+            )
         return {}
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))

@@ -32,8 +32,7 @@ MESSAGES = {
     413: "What you sent is too large. Shorten your comment and try again.",
     415: "Send the data as JSON or as an HTML form.",
     429: (
-        "You have sent a lot in a short time. Please wait a few minutes "
-        "and try again."
+        "You have sent a lot in a short time. Please wait a few minutes and try again."
     ),
     500: "Something went wrong on our side. Please try again later.",
 }
@@ -71,7 +70,9 @@ def _handle_domain(error: TownsquareError) -> Response:
 def _handle_http(error: HTTPException) -> Response:
     status = error.code or 500
     code = (error.name or "error").lower().replace(" ", "_")
-    response = error_response(status, code, MESSAGES.get(status, error.description or ""))
+    response = error_response(
+        status, code, MESSAGES.get(status, error.description or "")
+    )
     # Keep headers the exception carries (Allow on 405, Retry-After on 429).
     for name, value in error.get_headers():
         if name.lower() != "content-type":

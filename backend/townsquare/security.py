@@ -51,7 +51,10 @@ def check_write_origin() -> None:
                 "site and send it from there."
             )
         return
-    if request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
+    if request.headers.get("Sec-Fetch-Site", "same-origin") not in (
+        "same-origin",
+        "none",
+    ):
         raise Forbidden("Requests from other websites cannot write here.")
 
 

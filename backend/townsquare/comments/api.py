@@ -45,7 +45,8 @@ def list_comments(slug: str) -> Response:
     response = Response(body, mimetype="application/json")
     response.set_etag(revision)
     response.headers["Cache-Control"] = "no-cache"
-    return response.make_conditional(request)
+    response.make_conditional(request)
+    return response
 
 
 @bp.post("")
@@ -69,8 +70,10 @@ def post_comment(slug: str) -> Response:
     message = CONFIRMATIONS[comment.status]
     if is_form:
         page = found.pages.get(slug)
-        anchor = "comment-published" if comment.status == PUBLISHED else "comment-pending"
-        return redirect(f"{page.path()}#{anchor}", code=303)
+        anchor = (
+            "comment-published" if comment.status == PUBLISHED else "comment-pending"
+        )
+        return redirect(f"{page.path()}#{anchor}", code=303)  # type: ignore[return-value]
     payload = {**comment.public(), "status": comment.status}
     response = jsonify(comment=payload, message=message)
     response.status_code = 201
@@ -116,5 +119,5 @@ def _json_object() -> dict[str, Any]:
         raise UnsupportedMediaType()
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
-        raise InvalidInput("Send the comment as a JSON object, e.g. {\"author\": …}.")
+        raise InvalidInput('Send the comment as a JSON object, e.g. {"author": …}.')
     return data

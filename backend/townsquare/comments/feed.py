@@ -40,7 +40,7 @@ class CommentFeed:
         return body, revision
 
     def _encode(self, page: str, after: int, timezone: str) -> bytes:
-        published = self._comments.list(page)
+        published = self._comments.for_page(page)
         newer = []
         for comment in published:
             if comment.id > after:

@@ -37,9 +37,7 @@ class Limits:
 
 def strip_controls(text: str, keep: set[str] | frozenset[str] = frozenset()) -> str:
     return "".join(
-        ch
-        for ch in text
-        if ch in keep or unicodedata.category(ch) not in ("Cc", "Cs")
+        ch for ch in text if ch in keep or unicodedata.category(ch) not in ("Cc", "Cs")
     )
 
 
@@ -59,7 +57,9 @@ def parse(data: Mapping[str, Any], limits: Limits) -> Submission:
             f"it has {len(body):,}"
         )
     if email and (len(email) > limits.email or not _EMAIL.match(email)):
-        errors["email"] = "Enter an email address like name@example.org, or leave it empty"
+        errors["email"] = (
+            "Enter an email address like name@example.org, or leave it empty"
+        )
     if errors:
         raise InvalidInput("There is a problem with your comment.", errors)
     return Submission(author=author, body=body, email=email, parent=parent)
@@ -81,7 +81,9 @@ def _text(
         errors[name] = f"The {name} must be text"
         return ""
     if multiline:
-        value = strip_controls(value.replace("\r\n", "\n").replace("\r", "\n"), _BODY_KEEP)
+        value = strip_controls(
+            value.replace("\r\n", "\n").replace("\r", "\n"), _BODY_KEEP
+        )
         value = value.strip()
     else:
         value = strip_controls(value).strip()

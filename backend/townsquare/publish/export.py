@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+
 from ..comments.rendering import sanitise
 from ..site import exported
 from ..storage.comments import CommentStore
@@ -44,7 +45,7 @@ def export_changed(
 
 def export_page(comments: CommentStore, slug: str, target: Path) -> None:
     records = []
-    for comment in comments.list(slug):
+    for comment in comments.for_page(slug):
         record = comment.public()
         # The HTML was sanitised when written; sanitising again on the way
         # out means a stored record edited by hand cannot inject markup.

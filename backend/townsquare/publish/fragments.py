@@ -16,14 +16,14 @@ from __future__ import annotations
 import os
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
-from ..storage.jsonfile import replace_file
 from ..site.threads import Thread
+from ..storage.jsonfile import replace_file
 
 PARTIAL = "partials/comments.html"
 _MACROS = {"comments": "comment_thread", "count": "comment_count"}
@@ -49,7 +49,9 @@ def index_markers(output_dir: Path) -> dict[str, list[str]]:
     return {slug: sorted(paths) for slug, paths in found.items()}
 
 
-def environment(theme_templates: Path, options: Mapping[str, Any]) -> jinja2.Environment:
+def environment(
+    theme_templates: Path, options: Mapping[str, Any]
+) -> jinja2.Environment:
     """A Jinja environment configured like the one Pelican built with."""
     allowed = {"autoescape", "trim_blocks", "lstrip_blocks", "keep_trailing_newline"}
     kwargs = {key: value for key, value in options.items() if key in allowed}
@@ -59,7 +61,9 @@ def environment(theme_templates: Path, options: Mapping[str, Any]) -> jinja2.Env
 def render(env: jinja2.Environment, thread: Thread) -> dict[str, str]:
     """The fresh marked-up parts of one page, by kind."""
     module = env.get_template(PARTIAL).module
-    return {kind: str(getattr(module, macro)(thread)) for kind, macro in _MACROS.items()}
+    return {
+        kind: str(getattr(module, macro)(thread)) for kind, macro in _MACROS.items()
+    }
 
 
 def splice_all(
@@ -79,6 +83,11 @@ def splice_all(
     return written
 
 
+def _literal(html: str) -> Callable[[re.Match[str]], str]:
+    # A function replacement: backslashes in the HTML are not a pattern.
+    return lambda _match: html
+
+
 def _splice(path: Path, parts: Iterable[tuple[str, Mapping[str, str]]]) -> bool:
     try:
         original = path.read_text(encoding="utf-8")
@@ -87,8 +96,7 @@ def _splice(path: Path, parts: Iterable[tuple[str, Mapping[str, str]]]) -> bool:
     text = original
     for slug, kinds in parts:
         for kind, html in kinds.items():
-            # A function replacement: the HTML must not be read as a pattern.
-            text = _region(kind, slug).sub(lambda _m, html=html: html, text)
+            text = _region(kind, slug).sub(_literal(html), text)
     if text == original:
         return False
     replace_file(path, text.encode("utf-8"))

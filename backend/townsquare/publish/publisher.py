@@ -180,7 +180,9 @@ def _closed_by_date(page: Page) -> bool:
     return page.open and not page.is_open()
 
 
-def commit_data(site_dir: Path, message: str = "Publish members' contributions") -> bool:
+def commit_data(
+    site_dir: Path, message: str = "Publish members' contributions"
+) -> bool:
     """Commit the exported public data with Git; True if there was a change."""
     data = str(site_dir / "data")
     subprocess.run(["git", "add", "--", data], check=True, cwd=site_dir)
@@ -190,6 +192,8 @@ def commit_data(site_dir: Path, message: str = "Publish members' contributions")
     if staged.returncode == 0:
         logger.info("No new public data to commit.")
         return False
-    subprocess.run(["git", "commit", "-m", message, "--", data], check=True, cwd=site_dir)
+    subprocess.run(
+        ["git", "commit", "-m", message, "--", data], check=True, cwd=site_dir
+    )
     logger.info("Committed the public data in %s", data)
     return True

@@ -28,7 +28,9 @@ class Republisher:
         self._first: float | None = None
         self._last = 0.0
         self._stopped = False
-        self._thread = threading.Thread(target=self._run, name="republisher", daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, name="republisher", daemon=True
+        )
 
     def start(self) -> None:
         comment_added.connect(self._on_contribution, weak=False)

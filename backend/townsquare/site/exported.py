@@ -29,7 +29,9 @@ def read(data_dir: Path, slug: str) -> dict[str, Any] | None:
     except FileNotFoundError:
         return None
     except (ValueError, UnicodeDecodeError) as exc:
-        logger.error("Skipping comments in %s: %s. Run `townsquare publish`.", path, exc)
+        logger.error(
+            "Skipping comments in %s: %s. Run `townsquare publish`.", path, exc
+        )
         return None
     if not isinstance(data.get("comments"), list):
         logger.error("Skipping %s: it has no comment list.", path)

@@ -97,9 +97,11 @@ def _closing_time(article: Any, settings: dict[str, Any]) -> datetime | None:
     if not raw:
         return None
     try:
-        day = raw.date() if isinstance(raw, datetime) else datetime.fromisoformat(
-            str(raw).strip()
-        ).date()
+        day = (
+            raw.date()
+            if isinstance(raw, datetime)
+            else datetime.fromisoformat(str(raw).strip()).date()
+        )
     except ValueError:
         logger.warning(
             "%s: 'Closes: %s' is not a date; write it as YYYY-MM-DD.",
@@ -128,4 +130,3 @@ def write_manifest(generator: Any, writer: Any = None) -> None:
     tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
     os.replace(tmp, target)
     logger.info("Wrote the manifest of %d pages to %s", len(pages), target)
-

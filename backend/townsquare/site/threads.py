@@ -55,7 +55,7 @@ def nest(comments: Iterable[Mapping[str, Any]], timezone: str) -> list[dict[str,
         item["created_display"] = display_time(item["created"], timezone)
         item["replies"] = []
         by_id[item["id"]] = item
-    roots = []
+    roots: list[dict[str, Any]] = []
     for item in by_id.values():
         parent = by_id.get(item["parent"]) if item["parent"] else None
         (parent["replies"] if parent else roots).append(item)

@@ -22,7 +22,9 @@ class Store:
     comments: CommentStore
 
 
-def open_store(root: Path, *, segment_size: int = 256, cache_segments: int = 1024) -> Store:
+def open_store(
+    root: Path, *, segment_size: int = 256, cache_segments: int = 1024
+) -> Store:
     """Open (creating or migrating as needed) the store in ``root``."""
     schema.ensure_current(root)
     cache = ParsedFileCache(cache_segments)

@@ -68,7 +68,7 @@ class CommentStore(Protocol):
 
     def get(self, page: str, comment_id: int) -> Comment | None: ...
 
-    def list(
+    def for_page(
         self, page: str, *, after: int = 0, statuses: Collection[str] = (PUBLISHED,)
     ) -> list[Comment]: ...
 
@@ -102,7 +102,7 @@ class TinyCommentStore:
         record = self._series(page).get(comment_id)
         return None if record is None else _to_comment(page, record)
 
-    def list(
+    def for_page(
         self, page: str, *, after: int = 0, statuses: Collection[str] = (PUBLISHED,)
     ) -> list[Comment]:
         return [

@@ -56,7 +56,9 @@ def read_version(root: Path) -> int | None:
     except FileNotFoundError:
         return None
     except (ValueError, UnicodeDecodeError) as exc:
-        raise StoreError(f"{path} is damaged ({exc}); restore it from a backup.") from exc
+        raise StoreError(
+            f"{path} is damaged ({exc}); restore it from a backup."
+        ) from exc
     version = meta.get("schema_version") if isinstance(meta, dict) else None
     if not isinstance(version, int):
         raise StoreError(f"{path} has no schema_version; restore it from a backup.")
