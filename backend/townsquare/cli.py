@@ -25,17 +25,21 @@ class Context:
         self.overrides = overrides
         self.settings = config.load(overrides)
 
-    def publisher(self, production: bool = False) -> Publisher:
+    def publisher(
+        self, production: bool = False, public_dir: Path | None = None
+    ) -> Publisher:
         store = open_store(
             Path(self.settings["DATA_DIR"]),
             segment_size=self.settings["SEGMENT_SIZE"],
             cache_segments=self.settings["CACHE_SEGMENTS"],
         )
+        configured = self.settings["PUBLIC_DIR"]
         return Publisher(
             store=store,
             site_dir=Path(self.settings["SITE_DIR"]),
             output_dir=Path(self.settings["OUTPUT_DIR"]),
             production=production,
+            public_dir=Path(configured) if configured else public_dir,
         )
 
 
@@ -96,10 +100,11 @@ def build(obj: Context, production: bool) -> None:
 @click.pass_obj
 def publish(obj: Context, full: bool, commit: bool, production: bool) -> None:
     """Export published contributions and update the static site."""
-    report = obj.publisher(production).publish(full=full)
+    publisher = obj.publisher(production)
+    report = publisher.publish(full=full)
     _summarise("Published", report)
     if commit:
-        commit_data(Path(obj.settings["SITE_DIR"]))
+        commit_data(publisher.data_dir)
 
 
 @cli.command()
@@ -129,7 +134,8 @@ def demo(obj: Context, host: str, port: int, seed: bool) -> None:
     from .publish.republisher import Republisher
     from .seed import seed_demo
 
-    publisher = obj.publisher()
+    # The demo's invented comments stay out of the site's committed data.
+    publisher = obj.publisher(public_dir=Path(obj.settings["DATA_DIR"]) / "public")
     if seed:
         seed_demo(publisher.store, publisher.site_dir / "demo" / "comments.json")
     _summarise("Published", publisher.publish())

@@ -29,6 +29,8 @@ DEFAULTS: dict[str, Any] = {
     "SITE_DIR": "site",
     # Where the static site is built.
     "OUTPUT_DIR": "output",
+    # Where publish exports public data; empty means <SITE_DIR>/data.
+    "PUBLIC_DIR": "",
     # "post": comments are published on arrival; "pre": held as pending.
     "MODERATION": "post",
     # flask-limiter syntax; applies to every write, per client address.

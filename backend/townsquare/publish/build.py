@@ -27,7 +27,9 @@ def settings_file(site_dir: Path, production: bool) -> Path:
     return site_dir / ("publishconf.py" if production else "pelicanconf.py")
 
 
-def read_settings(site_dir: Path, output_dir: Path, production: bool) -> dict[str, Any]:
+def read_settings(
+    site_dir: Path, output_dir: Path, public_dir: Path, production: bool
+) -> dict[str, Any]:
     from pelican.settings import read_settings as pelican_settings
 
     path = settings_file(site_dir, production)
@@ -35,7 +37,7 @@ def read_settings(site_dir: Path, output_dir: Path, production: bool) -> dict[st
         raise BuildError(f"{path} is missing: is {site_dir} a Townsquare site?")
     override = {
         "OUTPUT_PATH": str(output_dir.resolve()),
-        "TOWNSQUARE_DATA_PATH": str((site_dir / "data").resolve()),
+        "TOWNSQUARE_DATA_PATH": str(public_dir.resolve()),
     }
     settings: dict[str, Any] = pelican_settings(str(path), override=override)
     return settings

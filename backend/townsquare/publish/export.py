@@ -66,5 +66,6 @@ def _read_state(state_dir: Path) -> dict[str, str]:
 
 
 def save_state(state_dir: Path, state: dict[str, str]) -> None:
+    state_dir.mkdir(parents=True, exist_ok=True)
     content = json.dumps(state, indent=0, sort_keys=True).encode("utf-8")
     replace_file(state_dir / STATE_FILE, content)

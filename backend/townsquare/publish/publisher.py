@@ -49,10 +49,13 @@ class Publisher:
     site_dir: Path
     output_dir: Path
     production: bool = False
+    # Where exported public data goes; by default the site's data/ folder,
+    # which is committed so any static host can rebuild the site.
+    public_dir: Path | None = None
 
     @property
     def data_dir(self) -> Path:
-        return self.site_dir / "data"
+        return self.public_dir or self.site_dir / "data"
 
     def publish(self, *, full: bool = False) -> PublishReport:
         """Export new contributions and bring the built site up to date."""
@@ -68,7 +71,7 @@ class Publisher:
             elif report.exported:
                 report.files_written = self._refresh(state, report.exported)
             if report.exported:
-                export.save_state(self.store.root, export_state)
+                export.save_state(self._export_state_dir(), export_state)
         report.seconds = time.perf_counter() - started
         return report
 
@@ -81,10 +84,20 @@ class Publisher:
         report.seconds = time.perf_counter() - started
         return report
 
+    def _export_state_dir(self) -> Path:
+        # One state per export target: the demo and a real publish may
+        # export the same store to different folders.
+        target = str(self.data_dir.resolve()).encode()
+        return (
+            self.store.root
+            / "exports"
+            / hashlib.blake2b(target, digest_size=8).hexdigest()
+        )
+
     def _export(self) -> tuple[list[str], dict[str, str]]:
         started = time.perf_counter()
         changed, state = export.export_changed(
-            self.store.comments, self.data_dir, self.store.root
+            self.store.comments, self.data_dir, self._export_state_dir()
         )
         logger.info(
             "Exported comments of %d page(s) in %.2f s",
@@ -94,7 +107,9 @@ class Publisher:
         return changed, state
 
     def _full_build(self) -> list[str]:
-        settings = build.read_settings(self.site_dir, self.output_dir, self.production)
+        settings = build.read_settings(
+            self.site_dir, self.output_dir, self.data_dir, self.production
+        )
         problems = build.build_site(settings)
         started = time.perf_counter()
         state = {
