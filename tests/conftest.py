@@ -143,3 +143,51 @@ def api_stored_comments(store: Store) -> Callable[..., list[Any]]:
         return list(store.comments.for_page(page, statuses=statuses))
 
     return stored
+
+
+import io  # noqa: E402  (kept next to the only code that uses it)
+
+
+class ApiEndlessBody(io.RawIOBase):
+    """A request body of ``size`` bytes, made up as it is read, counting reads.
+
+    It starts with ``prefix`` and goes on with ``x`` to the end.
+
+    Lets a test claim a 100 MB upload without holding 100 MB in memory.
+    """
+
+    def __init__(self, size: int, prefix: bytes = b"") -> None:
+        super().__init__()
+        self.size = size
+        self.prefix = prefix
+        self.position = 0
+        self.bytes_read = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self.position, io.SEEK_END: self.size}
+        self.position = base[whence] + offset
+        return self.position
+
+    def readinto(self, buffer: Any) -> int:
+        n = max(0, min(len(buffer), self.size - self.position))
+        start = self.position
+        head = self.prefix[start : start + n]
+        buffer[:n] = head + b"x" * (n - len(head))
+        self.position += n
+        self.bytes_read += n
+        return n
+
+
+@pytest.fixture
+def api_endless_body() -> type[ApiEndlessBody]:
+    """The class of made-up request bodies (see :class:`ApiEndlessBody`)."""
+    return ApiEndlessBody

@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Flask, Response, current_app, jsonify
 
-from . import config, errorpages, ratelimit, security
+from . import config, errorpages, ratelimit, requestlimits, security
 from .comments.api import bp as comments_bp
 from .comments.feed import CommentFeed
 from .pages import PageDirectory, manifest_path
@@ -47,6 +47,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
     ratelimit.init_app(app)
     security.init_app(app)
+    requestlimits.init_app(app)
     errorpages.init_app(app)
     app.register_blueprint(comments_bp)
     app.add_url_rule("/api/health", "health", _health)

@@ -117,7 +117,7 @@ def serve(obj: Context, host: str, port: int, threads: int) -> None:
     from .app import create_app
 
     app = create_app(obj.overrides)
-    _serve(app, host, port, threads)
+    _serve(app, host, port, threads, obj.settings["MAX_REQUEST_BYTES"])
 
 
 @cli.command()
@@ -145,16 +145,24 @@ def demo(obj: Context, host: str, port: int, seed: bool) -> None:
     republisher.start()
     click.echo(f"Open http://{host}:{port}/ in your browser. Press Ctrl+C to stop.")
     try:
-        _serve(app, host, port, threads=8)
+        _serve(app, host, port, 8, obj.settings["MAX_REQUEST_BYTES"])
     finally:
         republisher.stop()
 
 
-def _serve(app: Any, host: str, port: int, threads: int) -> None:
+def _serve(app: Any, host: str, port: int, threads: int, max_body: int) -> None:
     from waitress import serve as waitress_serve
 
     logger.info("Serving on http://%s:%d with %d threads", host, port, threads)
-    waitress_serve(app, host=host, port=port, threads=threads, ident="Townsquare")
+    waitress_serve(
+        app,
+        host=host,
+        port=port,
+        threads=threads,
+        ident="Townsquare",
+        # Refuse oversized bodies before waitress buffers them to disk.
+        max_request_body_size=max_body,
+    )
 
 
 def _summarise(verb: str, report: PublishReport) -> None:

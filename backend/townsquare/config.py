@@ -7,12 +7,16 @@ starts; unknown keys are logged as warnings rather than silently ignored.
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+
+from limits import parse_many
 
 from .errors import ConfigError
 
@@ -62,7 +66,7 @@ def load(
 ) -> dict[str, Any]:
     """Return validated settings from defaults, file, environment, overrides."""
     environ = os.environ if environ is None else environ
-    settings = dict(DEFAULTS)
+    settings = copy.deepcopy(DEFAULTS)
     settings.update(_from_file(environ))
     settings.update(_from_environ(environ))
     settings.update(overrides or {})
@@ -127,8 +131,46 @@ def validate(settings: dict[str, Any]) -> dict[str, Any]:
         raise ConfigError(
             f"MODERATION must be 'post' or 'pre', not {settings['MODERATION']!r}."
         )
-    for key in ("PROXY_HOPS", "MAX_REQUEST_BYTES", "SEGMENT_SIZE", "CACHE_SEGMENTS"):
-        if settings[key] < (0 if key == "PROXY_HOPS" else 1):
+    for key in _POSITIVE:
+        if settings[key] < 1:
             raise ConfigError(f"Setting {key} must be a positive number.")
+    if settings["PROXY_HOPS"] < 0 or settings["REPUBLISH_DELAY"] < 0:
+        raise ConfigError("PROXY_HOPS and REPUBLISH_DELAY cannot be negative.")
+    _check_rate_limit(settings["RATE_LIMIT_WRITES"])
+    _check_origins(settings)
     settings["SITE_URL"] = settings["SITE_URL"].rstrip("/")
     return settings
+
+
+_POSITIVE = (
+    "MAX_REQUEST_BYTES",
+    "MAX_FORM_FIELDS",
+    "COMMENT_MAX_LENGTH",
+    "NAME_MAX_LENGTH",
+    "SEGMENT_SIZE",
+    "CACHE_SEGMENTS",
+)
+
+
+def _check_rate_limit(value: str) -> None:
+    try:
+        parsed = parse_many(value)
+    except ValueError:
+        parsed = []
+    if not parsed:
+        raise ConfigError(
+            f"RATE_LIMIT_WRITES={value!r} is not a rate limit; write it like "
+            "'10 per minute;200 per day'."
+        )
+
+
+def _check_origins(settings: dict[str, Any]) -> None:
+    named = [("SITE_URL", settings["SITE_URL"])] if settings["SITE_URL"] else []
+    named += [("ALLOWED_ORIGINS", url) for url in settings["ALLOWED_ORIGINS"]]
+    for key, url in named:
+        parts = urlsplit(url) if isinstance(url, str) else None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ConfigError(
+                f"{key} needs full addresses like https://talk.example.org, "
+                f"not {url!r}."
+            )

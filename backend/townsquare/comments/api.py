@@ -8,6 +8,7 @@ back to the page with a confirmation anchor (``#comment-published`` or
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import (
@@ -117,7 +118,11 @@ def _form_fields() -> dict[str, Any]:
 def _json_object() -> dict[str, Any]:
     if request.mimetype != "application/json":
         raise UnsupportedMediaType()
-    data = request.get_json(silent=True)
+    try:
+        data = json.loads(request.get_data(cache=True))
+    except (ValueError, RecursionError):
+        # Deeply nested input exhausts the parser's stack; it is bad input.
+        data = None
     if not isinstance(data, dict):
         raise InvalidInput('Send the comment as a JSON object, e.g. {"author": …}.')
     return data

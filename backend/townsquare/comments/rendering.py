@@ -8,6 +8,8 @@ serve the stored HTML. Markdown keeps raw HTML, so the allowlist sanitiser
 from __future__ import annotations
 
 import threading
+import unicodedata
+from html import unescape
 
 import markdown
 import nh3
@@ -54,5 +56,10 @@ def sanitise(html: str) -> str:
 
 
 def has_text(html: str) -> bool:
-    """True if the HTML shows any words once tags are gone."""
-    return bool(nh3.clean(html, tags=set()).strip())
+    """True if the HTML shows any visible character once tags are gone."""
+    return is_visible(unescape(nh3.clean(html, tags=set())))
+
+
+def is_visible(text: str) -> bool:
+    """True if ``text`` has a character that is not space or invisible."""
+    return any(unicodedata.category(ch)[0] not in "ZC" for ch in text)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InvalidInput
+from .rendering import is_visible
 
 # Control characters break terminals, logs and XML feeds; lone surrogates
 # cannot be encoded as UTF-8 at all. Newline and tab stay in bodies.
@@ -87,7 +88,7 @@ def _text(
         value = value.strip()
     else:
         value = strip_controls(value).strip()
-    if required and not value:
+    if required and not is_visible(value):
         errors[name] = missing
     return value
 

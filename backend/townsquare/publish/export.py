@@ -23,14 +23,14 @@ STATE_FILE = "export-state.json"
 
 
 def export_changed(
-    comments: CommentStore, data_dir: Path, state_dir: Path
+    comments: CommentStore, data_dir: Path, state_dir: Path, *, everything: bool = False
 ) -> tuple[list[str], dict[str, str]]:
-    """Write the pages whose comments changed.
+    """Write the pages whose comments changed (or all, with ``everything``).
 
     Returns their slugs and the export state to :func:`save_state` once the
     site shows them: a publish that fails half-way exports them again.
     """
-    state = _read_state(state_dir)
+    state = {} if everything else _read_state(state_dir)
     changed = []
     for slug in comments.pages():
         revision = comments.revision(slug)

@@ -62,7 +62,7 @@ class Publisher:
         started = time.perf_counter()
         report = PublishReport()
         with file_lock(self.store.root / "publish.lock"):
-            report.exported, export_state = self._export()
+            report.exported, export_state = self._export(everything=full)
             state = self._read_state()
             fingerprint = self.fingerprint()
             if full or state is None or state.get("fingerprint") != fingerprint:
@@ -94,10 +94,13 @@ class Publisher:
             / hashlib.blake2b(target, digest_size=8).hexdigest()
         )
 
-    def _export(self) -> tuple[list[str], dict[str, str]]:
+    def _export(self, everything: bool) -> tuple[list[str], dict[str, str]]:
         started = time.perf_counter()
         changed, state = export.export_changed(
-            self.store.comments, self.data_dir, self._export_state_dir()
+            self.store.comments,
+            self.data_dir,
+            self._export_state_dir(),
+            everything=everything,
         )
         logger.info(
             "Exported comments of %d page(s) in %.2f s",
@@ -196,19 +199,22 @@ def _closed_by_date(page: Page) -> bool:
 
 
 def commit_data(
-    site_dir: Path, message: str = "Publish members' contributions"
+    data_dir: Path, message: str = "Publish members' contributions"
 ) -> bool:
     """Commit the exported public data with Git; True if there was a change."""
-    data = str(site_dir / "data")
-    subprocess.run(["git", "add", "--", data], check=True, cwd=site_dir)
+    if not data_dir.is_dir():
+        logger.info("No public data to commit yet.")
+        return False
+    data = str(data_dir.resolve())
+    subprocess.run(["git", "add", "--", data], check=True, cwd=data_dir)
     staged = subprocess.run(
-        ["git", "diff", "--cached", "--quiet", "--", data], cwd=site_dir, check=False
+        ["git", "diff", "--cached", "--quiet", "--", data], cwd=data_dir, check=False
     )
     if staged.returncode == 0:
         logger.info("No new public data to commit.")
         return False
     subprocess.run(
-        ["git", "commit", "-m", message, "--", data], check=True, cwd=site_dir
+        ["git", "commit", "-m", message, "--", data], check=True, cwd=data_dir
     )
     logger.info("Committed the public data in %s", data)
     return True

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,18 +23,45 @@ def comments_file(data_dir: Path, slug: str) -> Path:
 
 
 def read(data_dir: Path, slug: str) -> dict[str, Any] | None:
-    """Return a page's exported comments, or None (logged) if unreadable."""
+    """Return a page's exported comments, or None (logged) if unreadable.
+
+    Damaged records are left out, so one bad entry never stops a build.
+    """
     path = comments_file(data_dir, slug)
     try:
-        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
     except (ValueError, UnicodeDecodeError) as exc:
+        logger.error("Skipping %s: %s. Run `townsquare publish --full`.", path, exc)
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("comments"), list):
         logger.error(
-            "Skipping comments in %s: %s. Run `townsquare publish`.", path, exc
+            "Skipping %s: no comment list. Run `townsquare publish --full`.", path
         )
         return None
-    if not isinstance(data.get("comments"), list):
-        logger.error("Skipping %s: it has no comment list.", path)
-        return None
-    return data
+    records = [record for record in data["comments"] if _is_valid(record)]
+    if len(records) < len(data["comments"]):
+        logger.error(
+            "Skipping %d damaged comment(s) in %s. Run `townsquare publish --full`.",
+            len(data["comments"]) - len(records),
+            path,
+        )
+    return {**data, "comments": records}
+
+
+def _is_valid(record: Any) -> bool:
+    """True if ``record`` has every public field with the right type."""
+    if not isinstance(record, dict):
+        return False
+    parent = record.get("parent")
+    try:
+        datetime.fromisoformat(record["created"])
+    except (KeyError, TypeError, ValueError):
+        return False
+    return (
+        type(record.get("id")) is int
+        and (parent is None or type(parent) is int)
+        and isinstance(record.get("author"), str)
+        and isinstance(record.get("html"), str)
+    )

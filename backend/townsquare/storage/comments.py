@@ -129,7 +129,7 @@ class TinyCommentStore:
             return []
 
     def _series(self, page: str) -> SegmentedSeries:
-        if not _PAGE_KEY.match(page):
+        if not _PAGE_KEY.fullmatch(page):
             raise NotFound(f"{page!r} is not a page address.")
         return SegmentedSeries(self._folder / page, self._segment_size, self._cache)
 

@@ -29,6 +29,7 @@ from typing import Any
 from tinydb import TinyDB
 from tinydb.table import Table
 
+from ..errors import StoreError
 from .jsonfile import AtomicJSONStorage, ParsedFileCache
 from .locks import file_lock
 
@@ -61,6 +62,8 @@ class SegmentedSeries:
 
     def update(self, record_id: int, fields: Mapping[str, Any]) -> Record | None:
         """Change fields of one record; return it, or None if it is unknown."""
+        if not self.folder.is_dir():
+            return None
         with self._locked():
             found = self._locate(record_id)
             if found is None:
@@ -108,9 +111,15 @@ class SegmentedSeries:
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        with file_lock(self.folder / ".lock"):
-            yield
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            with file_lock(self.folder / ".lock"):
+                yield
+        except OSError as exc:
+            raise StoreError(
+                f"Could not write to {self.folder}: {exc.strerror or exc}. Check the "
+                "free disk space and the permissions of the data folder."
+            ) from exc
 
     def _segments(self) -> list[tuple[int, Path]]:
         try:
