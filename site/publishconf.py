@@ -5,7 +5,7 @@ import sys
 
 sys.path.append(os.path.dirname(__file__))
 
-from pelicanconf import *  # noqa: E402,F403
+from pelicanconf import *  # noqa: F403
 
 # Netlify sets URL to the site's primary address during its builds.
 SITEURL = os.environ.get("URL", "")
