@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +19,13 @@ from townsquare.storage import Store, open_store
 TESTS = Path(__file__).parent
 PROJECT = TESTS.parent
 SAMPLE_SITE = TESTS / "sample_site"
-CASES_FILE = PROJECT.parent / "shared" / "cases" / "cases.jsonl"
+# Shared cases live beside the project (../shared from its root); point
+# TOWNSQUARE_CASES at another copy when the project is checked out alone.
+CASES_FILE = Path(
+    os.environ.get(
+        "TOWNSQUARE_CASES", PROJECT.parent / "shared" / "cases" / "cases.jsonl"
+    )
+)
 
 
 @pytest.fixture

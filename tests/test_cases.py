@@ -35,11 +35,20 @@ COMMENT_FIELDS = {"author": "author", "body": "body"}
 
 
 def load_cases() -> list[dict[str, Any]]:
+    if not CASES_FILE.exists():
+        return []
     lines = CASES_FILE.read_text(encoding="utf-8").splitlines()
     return [json.loads(line) for line in lines if line.strip()]
 
 
 CASES = load_cases()
+
+if not CASES:
+    pytest.skip(
+        f"The shared cases file {CASES_FILE} is not here: set TOWNSQUARE_CASES "
+        "to its path to run the shared cases.",
+        allow_module_level=True,
+    )
 
 
 def test_cases_file_is_well_formed() -> None:

@@ -7,13 +7,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, current_app, jsonify
+from flask import Flask, Response, jsonify
 
-from . import config, errorpages, ratelimit, requestlimits, security
+from . import config, errorpages, ratelimit, requestlimits, security, templating
 from .comments.api import bp as comments_bp
 from .comments.feed import CommentFeed
 from .pages import PageDirectory, manifest_path
-from .services import EXTENSION_KEY, Services, services
+from .services import EXTENSION_KEY, Services
 from .storage import open_store
 
 logger = logging.getLogger(__name__)
@@ -51,14 +51,9 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     errorpages.init_app(app)
     app.register_blueprint(comments_bp)
     app.add_url_rule("/api/health", "health", _health)
-    app.context_processor(_template_globals)
+    templating.init_app(app)
     logger.info("Backend ready: data in %s", settings["DATA_DIR"])
     return app
-
-
-def _template_globals() -> dict[str, str]:
-    manifest = services().pages.manifest()
-    return {"site_url": current_app.config["SITE_URL"], "site_name": manifest.sitename}
 
 
 def _health() -> Response:

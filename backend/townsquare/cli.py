@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import logging
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -11,11 +13,14 @@ from typing import Any
 import click
 
 from . import config
-from .errors import TownsquareError
+from .errors import ConfigError, TownsquareError
 from .publish.publisher import Publisher, PublishReport, commit_data
 from .storage import open_store
+from .storage.comments import PENDING, STATUSES
 
 logger = logging.getLogger(__name__)
+
+DEMO_DIR = Path("demo-data")
 
 
 class Context:
@@ -28,6 +33,12 @@ class Context:
     def publisher(
         self, production: bool = False, public_dir: Path | None = None
     ) -> Publisher:
+        site_dir = Path(self.settings["SITE_DIR"])
+        if not (site_dir / "pelicanconf.py").exists():
+            raise ConfigError(
+                f"No Townsquare site in {site_dir.resolve()} (pelicanconf.py is "
+                "missing). Run this in the project folder, or pass --site."
+            )
         store = open_store(
             Path(self.settings["DATA_DIR"]),
             segment_size=self.settings["SEGMENT_SIZE"],
@@ -134,8 +145,16 @@ def demo(obj: Context, host: str, port: int, seed: bool) -> None:
     from .publish.republisher import Republisher
     from .seed import seed_demo
 
-    # The demo's invented comments stay out of the site's committed data.
-    publisher = obj.publisher(public_dir=Path(obj.settings["DATA_DIR"]) / "public")
+    # The demo lives in its own folder, so its invented comments never mix
+    # with a real community's store, build or committed public data.
+    overrides = {
+        "DATA_DIR": str(DEMO_DIR / "store"),
+        "OUTPUT_DIR": str(DEMO_DIR / "output"),
+    }
+    overrides.update(obj.overrides)
+    overrides.setdefault("PUBLIC_DIR", str(Path(overrides["DATA_DIR"]) / "public"))
+    obj = Context(overrides)
+    publisher = obj.publisher()
     if seed:
         seed_demo(publisher.store, publisher.site_dir / "demo" / "comments.json")
     _summarise("Published", publisher.publish())
@@ -148,6 +167,53 @@ def demo(obj: Context, host: str, port: int, seed: bool) -> None:
         _serve(app, host, port, 8, obj.settings["MAX_REQUEST_BYTES"])
     finally:
         republisher.stop()
+
+
+@cli.group()
+def comments() -> None:
+    """List comments and change their status (publish, hide, hold)."""
+
+
+@comments.command("list")
+@click.option("--page", help="Only this page (its slug).")
+@click.option(
+    "--status",
+    type=click.Choice([*STATUSES, "all"]),
+    default=PENDING,
+    show_default=True,
+)
+@click.pass_obj
+def list_comments(obj: Context, page: str | None, status: str) -> None:
+    """Show comments waiting for a decision (or of any status)."""
+    store = obj.publisher().store
+    statuses = STATUSES if status == "all" else (status,)
+    shown = 0
+    for slug in [page] if page else store.comments.pages():
+        for comment in store.comments.for_page(slug, statuses=statuses):
+            preview = " ".join(comment.body.split())[:60]
+            click.echo(
+                f"{slug}  #{comment.id}  {comment.status:<9}  {comment.created}  "
+                f"{comment.author}: {preview}"
+            )
+            shown += 1
+    click.echo(f"{shown} comment(s).")
+
+
+@comments.command("set")
+@click.argument("page")
+@click.argument("comment_id", type=int)
+@click.argument("status", type=click.Choice(STATUSES))
+@click.option("--publish/--no-publish", default=True, help="Update the site now.")
+@click.pass_obj
+def set_status(
+    obj: Context, page: str, comment_id: int, status: str, publish: bool
+) -> None:
+    """Set a comment's status: published, pending or hidden."""
+    publisher = obj.publisher()
+    comment = publisher.store.comments.set_status(page, comment_id, status)
+    click.echo(f"Comment #{comment.id} on {page} by {comment.author} is now {status}.")
+    if publish:
+        _summarise("Published", publisher.publish())
 
 
 def _serve(app: Any, host: str, port: int, threads: int, max_body: int) -> None:
@@ -175,6 +241,14 @@ def _summarise(verb: str, report: PublishReport) -> None:
         click.echo(f"  problem: {problem}", err=True)
 
 
+def _about(error: OSError) -> str:
+    if error.filename:
+        return f": {error.filename}"
+    if error.errno == errno.EADDRINUSE:
+        return "; another program uses that port: choose one with --port"
+    return ""
+
+
 def main() -> None:
     started = time.perf_counter()
     try:
@@ -186,6 +260,14 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except TownsquareError as exc:
         click.echo(f"Error: {exc.message}", err=True)
+        sys.exit(1)
+    except subprocess.CalledProcessError as exc:
+        command = " ".join(exc.cmd)
+        click.echo(f"Error: `{command}` failed; see Git's message above.", err=True)
+        sys.exit(1)
+    except OSError as exc:
+        # Most often a port already in use or a folder without permission.
+        click.echo(f"Error: {exc.strerror or exc}{_about(exc)}.", err=True)
         sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)

@@ -17,6 +17,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.http import HTTP_STATUS_CODES
 
 from .errors import TownsquareError
 
@@ -53,7 +54,8 @@ def error_response(
     if fields:
         body["fields"] = fields
     if wants_html():
-        html = render_template("error.html", status=status, message=message)
+        title = HTTP_STATUS_CODES.get(status, "Error")
+        html = render_template("error.html", title=title, message=message)
         return Response(html, status=status, mimetype="text/html")
     response = jsonify(error=body)
     response.status_code = status

@@ -11,7 +11,7 @@ import json
 import logging
 import os
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -58,6 +58,8 @@ class Manifest:
     timezone: str = "UTC"
     sitename: str = "Townsquare"
     api: str = "/api"
+    templates: str = ""
+    theme: dict[str, str] = field(default_factory=dict)
 
 
 class PageDirectory:
@@ -85,10 +87,7 @@ class PageDirectory:
         """Return the page, or raise :class:`NotFound` saying what to check."""
         page = self.manifest().pages.get(slug)
         if page is None:
-            raise NotFound(
-                f"There is no page called {slug!r}. Check the address, or build "
-                "the site if the page is new."
-            )
+            raise NotFound(f"There is no page called {slug!r}. Check the address.")
         return page
 
     def get_open(self, slug: str) -> Page:
@@ -107,4 +106,6 @@ def load_manifest(path: Path) -> Manifest:
         timezone=data.get("timezone", "UTC"),
         sitename=data.get("sitename", "Townsquare"),
         api=data.get("api", "/api"),
+        templates=data.get("templates", ""),
+        theme=data.get("theme", {}),
     )

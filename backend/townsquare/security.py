@@ -19,6 +19,20 @@ PAGE_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'self'; object-src 'none'"
 )
+
+
+def page_policy(site_url: str) -> str:
+    """The page policy, also trusting the static site's own origin.
+
+    Behind a proxy the site and the backend share an origin; reached
+    directly, the backend's pages load the site's stylesheet from SITE_URL.
+    """
+    origin = origin_of(site_url)
+    if not origin:
+        return PAGE_POLICY
+    return PAGE_POLICY.replace("'self';", f"'self' {origin};")
+
+
 API_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
 
 
@@ -81,9 +95,8 @@ def _configured_origins() -> set[str]:
 
 def add_security_headers(response: Response) -> Response:
     is_html = response.mimetype == "text/html"
-    response.headers.setdefault(
-        "Content-Security-Policy", PAGE_POLICY if is_html else API_POLICY
-    )
+    policy = page_policy(current_app.config["SITE_URL"]) if is_html else API_POLICY
+    response.headers.setdefault("Content-Security-Policy", policy)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")

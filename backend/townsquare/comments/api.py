@@ -97,7 +97,11 @@ def _form_page(
     if raw_parent.isascii() and raw_parent.isdigit():
         parent = found.store.comments.get(slug, int(raw_parent))
     if raw_parent and (parent is None or parent.status != PUBLISHED):
-        raise NotFound("That comment is not available to reply to.")
+        if not errors:
+            raise NotFound("That comment is not available to reply to.")
+        # Keep what the member wrote: it can still be posted as a comment.
+        parent = None
+        values = {**values, "parent": ""}
     html = render_template(
         "comment_form.html", page=page, parent=parent, values=values, errors=errors
     )

@@ -156,7 +156,7 @@ class Publisher:
     def fingerprint(self) -> str:
         """Changes whenever anything Pelican reads, or what is open, changes."""
         digest = hashlib.blake2b(digest_size=16)
-        digest.update(f"{__version__}:{self.production}".encode())
+        digest.update(f"{__version__}:{self.production}:{self.data_dir}".encode())
         for path in sorted(self._site_sources()):
             stat = path.stat()
             digest.update(f"{path}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())

@@ -28,6 +28,15 @@ from .threads import build_thread
 logger = logging.getLogger(__name__)
 
 DISCUSSION_STATES = ("open", "closed")
+# Settings the theme's base.html reads, passed on to the backend's pages.
+THEME_SETTINGS = (
+    "SITENAME",
+    "SITESUBTITLE",
+    "SITEURL",
+    "AUTHOR",
+    "DEFAULT_LANG",
+    "THEME_STATIC_DIR",
+)
 
 
 def register() -> None:
@@ -121,6 +130,9 @@ def write_manifest(generator: Any, writer: Any = None) -> None:
         "sitename": settings.get("SITENAME", "Townsquare"),
         "timezone": settings.get("TIMEZONE", "UTC"),
         "api": settings.get("TOWNSQUARE_API_URL", "/api").rstrip("/"),
+        # The backend renders its few pages with the theme's own base.html.
+        "templates": str(Path(settings["THEME"]) / "templates"),
+        "theme": {name: settings.get(name, "") for name in THEME_SETTINGS},
         "pages": pages,
     }
     folder = Path(settings["OUTPUT_PATH"]) / STATE_FOLDER
