@@ -126,7 +126,7 @@ def test_with_javascript_comment_and_reply_appear_at_once(
     expect(page.locator("#comments-heading")).to_have_text("1 comment")
 
     page.get_by_role("link", name="Reply to Ana").click()
-    expect(page.get_by_label("Your comment", exact=True)).to_be_focused()
+    expect(page.get_by_label("Your name", exact=True)).to_be_focused()
     fill_comment(page, "Priya (Transport team)", "Yes, the plan runs to Oak Avenue.")
     page.get_by_role("button", name="Post comment").click()
     expect(page.locator(".comment-replies .comment")).to_contain_text("Oak Avenue")

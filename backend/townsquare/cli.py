@@ -100,6 +100,7 @@ def build(obj: Context, production: bool) -> None:
     """Build the static site from the data already exported."""
     report = obj.publisher(production).build()
     _summarise("Built", report)
+    _exit_on_problems(report)
 
 
 @cli.command()
@@ -116,6 +117,7 @@ def publish(obj: Context, full: bool, commit: bool, production: bool) -> None:
     _summarise("Published", report)
     if commit:
         commit_data(publisher.data_dir)
+    _exit_on_problems(report)
 
 
 @cli.command()
@@ -234,11 +236,22 @@ def _serve(app: Any, host: str, port: int, threads: int, max_body: int) -> None:
 def _summarise(verb: str, report: PublishReport) -> None:
     kind = "full build" if report.full_build else f"{len(report.files_written)} file(s)"
     click.echo(
-        f"{verb}: {len(report.exported)} page(s) with new comments, {kind}, "
+        f"{verb}: exported {len(report.exported)} page(s) of comments, {kind}, "
         f"in {report.seconds:.2f} s."
     )
     for problem in report.problems:
         click.echo(f"  problem: {problem}", err=True)
+
+
+def _exit_on_problems(report: PublishReport) -> None:
+    """Fail the command (after building the rest) if a source had problems."""
+    if report.problems:
+        click.echo(
+            f"{len(report.problems)} problem(s) in the site's sources; "
+            "fix them and build again.",
+            err=True,
+        )
+        sys.exit(1)
 
 
 def _about(error: OSError) -> str:

@@ -58,6 +58,13 @@ DEFAULTS: dict[str, Any] = {
 }
 
 _MODERATION_MODES = ("post", "pre")
+_KINDS = {
+    str: "text",
+    int: "a whole number",
+    float: "a number",
+    bool: "true or false",
+    list: "a list",
+}
 
 
 def load(
@@ -125,8 +132,8 @@ def validate(settings: dict[str, Any]) -> dict[str, Any]:
         if isinstance(default, float) and isinstance(value, int):
             settings[key] = value = float(value)
         if type(value) is not type(default):
-            kind = type(default).__name__
-            raise ConfigError(f"Setting {key} must be a {kind}, not {value!r}.")
+            kind = _KINDS.get(type(default), type(default).__name__)
+            raise ConfigError(f"Setting {key} must be {kind}, not {value!r}.")
     if settings["MODERATION"] not in _MODERATION_MODES:
         raise ConfigError(
             f"MODERATION must be 'post' or 'pre', not {settings['MODERATION']!r}."

@@ -60,6 +60,16 @@ def has_text(html: str) -> bool:
     return is_visible(unescape(nh3.clean(html, tags=set())))
 
 
+# Letters and symbols that draw nothing (Hangul fillers, the blank Braille
+# pattern): a name made of them looks empty.
+_BLANK = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
 def is_visible(text: str) -> bool:
-    """True if ``text`` has a character that is not space or invisible."""
-    return any(unicodedata.category(ch)[0] not in "ZC" for ch in text)
+    """True if ``text`` has a character that draws something by itself.
+
+    Spaces, controls, format characters and lone combining marks do not.
+    """
+    return any(
+        unicodedata.category(ch)[0] not in "ZCM" and ch not in _BLANK for ch in text
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,13 @@ class _ProblemCounter(logging.Handler):
         self.problems: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.problems.append(record.getMessage())
+        message = record.getMessage()
+        # Pelican logs a failed source from inside its except block but
+        # shows the reason only in debug mode; the reason is what helps.
+        error = sys.exc_info()[1]
+        if record.levelno >= logging.ERROR and error and str(error) not in message:
+            message = f"{message}: {error}"
+        self.problems.append(message)
 
 
 def settings_file(site_dir: Path, production: bool) -> Path:

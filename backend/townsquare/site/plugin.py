@@ -78,17 +78,30 @@ def attach_threads(generator: Any) -> None:
 
 
 def describe(article: Any, settings: dict[str, Any]) -> dict[str, Any]:
-    """The manifest entry of one article; sets ``article.closes``."""
+    """The manifest entry of one article; sets ``article.closes``.
+
+    A topic whose ``Discussion`` or ``Closes`` cannot be read is logged and
+    treated as closed: better no comments than comments nobody meant to ask.
+    """
     state = str(article.metadata.get("discussion", "open")).strip().lower()
     if state not in DISCUSSION_STATES:
         logger.warning(
             "%s: 'Discussion: %s' is not valid; write 'open' or 'closed'. "
-            "Treating it as closed.",
+            "The topic is closed until then.",
             article.source_path,
             state,
         )
         state = "closed"
-    article.closes = _closing_time(article, settings)
+    try:
+        article.closes = _closing_time(article.metadata.get("closes"), settings)
+    except ValueError:
+        logger.warning(
+            "%s: 'Closes: %s' is not a date; write it as YYYY-MM-DD. "
+            "The topic is closed until then.",
+            article.source_path,
+            article.metadata.get("closes"),
+        )
+        article.closes, state = None, "closed"
     closes_at = article.closes + timedelta(minutes=1) if article.closes else None
     return {
         "slug": article.slug,
@@ -100,24 +113,14 @@ def describe(article: Any, settings: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _closing_time(article: Any, settings: dict[str, Any]) -> datetime | None:
+def _closing_time(raw: Any, settings: dict[str, Any]) -> datetime | None:
     """The last minute of the ``Closes`` day, in the site's time zone."""
-    raw = article.metadata.get("closes")
     if not raw:
         return None
-    try:
-        day = (
-            raw.date()
-            if isinstance(raw, datetime)
-            else datetime.fromisoformat(str(raw).strip()).date()
-        )
-    except ValueError:
-        logger.warning(
-            "%s: 'Closes: %s' is not a date; write it as YYYY-MM-DD.",
-            article.source_path,
-            raw,
-        )
-        return None
+    if isinstance(raw, datetime):
+        day = raw.date()
+    else:
+        day = datetime.fromisoformat(str(raw).strip()).date()
     zone = ZoneInfo(settings.get("TIMEZONE", "UTC"))
     return datetime.combine(day, time(23, 59), tzinfo=zone)
 

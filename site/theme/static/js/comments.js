@@ -176,7 +176,8 @@
     heading.textContent = "Reply to " + (author ? author.textContent : "this comment");
     cancel.hidden = false;
     replyLink = link;
-    field("body").focus();
+    // Start where the member has something to write: their name, if empty.
+    (field("author").value.trim() ? field("body") : field("author")).focus();
   }
 
   function endReply(restoreFocus) {
