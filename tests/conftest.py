@@ -30,9 +30,10 @@ CASES_FILE = Path(
 
 @pytest.fixture
 def site_dir(tmp_path: Path) -> Path:
-    """A private copy of the sample site, with the real theme."""
+    """The sample content with the real site's settings and theme, in tmp."""
     target = tmp_path / "site"
     shutil.copytree(SAMPLE_SITE, target)
+    shutil.copy(PROJECT / "site" / "pelicanconf.py", target)
     shutil.copytree(PROJECT / "site" / "theme", target / "theme")
     return target
 
