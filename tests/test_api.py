@@ -8,6 +8,7 @@ from html.parser import HTMLParser
 from typing import Any
 
 import pytest
+from flask.testing import FlaskClient
 
 from townsquare.storage import Store
 from townsquare.storage.comments import HIDDEN, PENDING, PUBLISHED, NewComment
@@ -601,3 +602,45 @@ def test_reply_form_for_unavailable_comment_is_404(
     assert response.status_code == 404
     assert response.mimetype == "text/html"
     assert PageOutline(response.get_data(as_text=True)).title.startswith("Error:")
+
+
+# --- The live-list shortcut ----------------------------------------------------
+
+
+@pytest.mark.parametrize("query", ["", "?after=0", "?after=1"])
+def test_live_list_shortcut_answers_like_the_route(
+    client: FlaskClient, post_comment: Any, query: str
+) -> None:
+    """The WSGI shortcut and the Flask route give the same answer.
+
+    A conditional request always goes through the route, so comparing a
+    plain request with one carrying a stale ETag compares the two paths.
+    """
+    for body in ("First", "Second"):
+        assert post_comment(body=body).status_code == 201
+    url = f"/api/pages/bike-lanes/comments{query}"
+
+    fast = client.get(url)
+    routed = client.get(url, headers={"If-None-Match": '"stale"'})
+
+    assert fast.status_code == routed.status_code == 200
+    assert fast.get_data() == routed.get_data()
+    for name in (
+        "Content-Type",
+        "ETag",
+        "Cache-Control",
+        "Content-Security-Policy",
+        "X-Content-Type-Options",
+        "Referrer-Policy",
+        "X-Frame-Options",
+    ):
+        assert fast.headers[name] == routed.headers[name], name
+    assert routed.headers.get("Vary") and "Origin" in routed.headers["Vary"]
+
+
+def test_live_list_shortcut_leaves_odd_requests_to_the_route(
+    client: FlaskClient,
+) -> None:
+    assert client.get("/api/pages/no-such-page/comments").status_code == 404
+    assert client.get("/api/pages/bike-lanes/comments?after=x").status_code == 400
+    assert client.get("/api/pages/bike-lanes/comments?after=1&x=2").status_code == 200

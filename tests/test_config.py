@@ -173,19 +173,17 @@ def test_environment_numbers_must_be_numbers(name: str, raw: str) -> None:
 
 
 def test_precedence_file_then_environment_then_overrides(empty_folder: Path) -> None:
-    path = write_toml(
-        empty_folder, "segment_size = 10\ncache_segments = 20\nproxy_hops = 3"
-    )
+    path = write_toml(empty_folder, "segment_size = 10\ncache_mb = 20\nproxy_hops = 3")
     environ = {
         "TOWNSQUARE_CONFIG": str(path),
-        "TOWNSQUARE_CACHE_SEGMENTS": "21",
+        "TOWNSQUARE_CACHE_MB": "21",
         "TOWNSQUARE_PROXY_HOPS": "4",
     }
 
     settings = config.load({"PROXY_HOPS": 5}, environ=environ)
 
     assert settings["SEGMENT_SIZE"] == 10
-    assert settings["CACHE_SEGMENTS"] == 21
+    assert settings["CACHE_MB"] == 21
     assert settings["PROXY_HOPS"] == 5
 
 
@@ -270,7 +268,7 @@ def test_moderation_must_be_post_or_pre() -> None:
         ("PROXY_HOPS", -1),
         ("MAX_REQUEST_BYTES", 0),
         ("SEGMENT_SIZE", 0),
-        ("CACHE_SEGMENTS", -5),
+        ("CACHE_MB", -5),
     ],
 )
 def test_out_of_range_numbers_are_refused(key: str, value: int) -> None:

@@ -12,6 +12,7 @@ from flask import Flask, Response, jsonify
 from . import config, errorpages, ratelimit, requestlimits, security, templating
 from .comments.api import bp as comments_bp
 from .comments.feed import CommentFeed
+from .comments.shortcut import LiveListShortcut
 from .pages import PageDirectory, manifest_path
 from .services import EXTENSION_KEY, Services
 from .storage import open_store
@@ -31,7 +32,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     store = open_store(
         Path(settings["DATA_DIR"]),
         segment_size=settings["SEGMENT_SIZE"],
-        cache_segments=settings["CACHE_SEGMENTS"],
+        cache_mb=settings["CACHE_MB"],
     )
     manifest = manifest_path(Path(settings["OUTPUT_DIR"]))
     if not manifest.exists():
@@ -41,9 +42,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
             manifest,
         )
     pages = PageDirectory(manifest)
-    app.extensions[EXTENSION_KEY] = Services(
-        store=store, pages=pages, feed=CommentFeed(store.comments)
-    )
+    found = Services(store=store, pages=pages, feed=CommentFeed(store.comments))
+    app.extensions[EXTENSION_KEY] = found
 
     ratelimit.init_app(app)
     security.init_app(app)
@@ -52,6 +52,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(comments_bp)
     app.add_url_rule("/api/health", "health", _health)
     templating.init_app(app)
+    # Outermost, so the most frequent read skips every other layer.
+    app.wsgi_app = LiveListShortcut(app.wsgi_app, found)  # type: ignore[method-assign]
     logger.info("Backend ready: data in %s", settings["DATA_DIR"])
     return app
 

@@ -42,7 +42,7 @@ class Context:
         store = open_store(
             Path(self.settings["DATA_DIR"]),
             segment_size=self.settings["SEGMENT_SIZE"],
-            cache_segments=self.settings["CACHE_SEGMENTS"],
+            cache_mb=self.settings["CACHE_MB"],
         )
         configured = self.settings["PUBLIC_DIR"]
         return Publisher(
@@ -228,8 +228,11 @@ def _serve(app: Any, host: str, port: int, threads: int, max_body: int) -> None:
         port=port,
         threads=threads,
         ident="Townsquare",
-        # Refuse oversized bodies before waitress buffers them to disk.
-        max_request_body_size=max_body,
+        # Bodies a little over the limit reach the app, which answers 413 in
+        # the usual error shape; far larger ones waitress refuses unread.
+        max_request_body_size=4 * max_body,
+        # Live comment lists run to tens of KB: send them in one go.
+        send_bytes=65536,
     )
 
 

@@ -50,9 +50,9 @@ DEFAULTS: dict[str, Any] = {
     "COMMENT_MAX_LENGTH": 5000,
     "NAME_MAX_LENGTH": 80,
     # Comments per storage segment file: bounds the cost of one write.
-    "SEGMENT_SIZE": 256,
-    # Parsed segments kept in memory by each process.
-    "CACHE_SEGMENTS": 1024,
+    "SEGMENT_SIZE": 64,
+    # Megabytes of store files each process keeps parsed in memory.
+    "CACHE_MB": 32,
     # Quiet time before the demo re-publishes after a contribution.
     "REPUBLISH_DELAY": 1.0,
 }
@@ -155,7 +155,7 @@ _POSITIVE = (
     "COMMENT_MAX_LENGTH",
     "NAME_MAX_LENGTH",
     "SEGMENT_SIZE",
-    "CACHE_SEGMENTS",
+    "CACHE_MB",
 )
 
 

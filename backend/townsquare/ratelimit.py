@@ -36,7 +36,7 @@ def init_app(app: Flask) -> Limiter:
         logger.info("Trusting X-Forwarded-For from %d proxy hop(s)", hops)
     # One counter shared by every write route: a client cannot spread its
     # writes across endpoints to get more.
-    return Limiter(
+    limiter = Limiter(
         get_remote_address,
         app=app,
         application_limits=[_write_limit],
@@ -44,3 +44,7 @@ def init_app(app: Flask) -> Limiter:
         storage_uri="memory://",
         headers_enabled=True,
     )
+    # Reads skip the limiter before it works out any limit: most traffic
+    # is reads, and they change nothing.
+    limiter.request_filter(_is_read)
+    return limiter

@@ -93,13 +93,20 @@ def _configured_origins() -> set[str]:
     return found
 
 
+# Sent with every response, pages and API alike.
+COMMON_HEADERS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "same-origin"),
+    ("X-Frame-Options", "DENY"),
+)
+
+
 def add_security_headers(response: Response) -> Response:
     is_html = response.mimetype == "text/html"
     policy = page_policy(current_app.config["SITE_URL"]) if is_html else API_POLICY
     response.headers.setdefault("Content-Security-Policy", policy)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    response.headers.setdefault("X-Frame-Options", "DENY")
+    for name, value in COMMON_HEADERS:
+        response.headers.setdefault(name, value)
     return response
 
 

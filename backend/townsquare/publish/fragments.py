@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +28,6 @@ from ..storage.jsonfile import replace_file
 PARTIAL = "partials/comments.html"
 _MACROS = {"comments": "comment_thread", "count": "comment_count"}
 _OPENING = re.compile(r"<!--ts:(comments|count):([^>]+?)-->")
-
-
-def _region(kind: str, slug: str) -> re.Pattern[str]:
-    slug = re.escape(slug)
-    return re.compile(rf"<!--ts:{kind}:{slug}-->.*?<!--/ts:{kind}:{slug}-->", re.S)
 
 
 def index_markers(output_dir: Path) -> dict[str, list[str]]:
@@ -78,26 +73,29 @@ def splice_all(
             by_file[relative].append(slug)
     written = []
     for relative, slugs in sorted(by_file.items()):
-        if _splice(output_dir / relative, ((s, rendered[s]) for s in slugs)):
+        if _splice(output_dir / relative, slugs, rendered):
             written.append(relative)
     return written
 
 
-def _literal(html: str) -> Callable[[re.Match[str]], str]:
-    # A function replacement: backslashes in the HTML are not a pattern.
-    return lambda _match: html
-
-
-def _splice(path: Path, parts: Iterable[tuple[str, Mapping[str, str]]]) -> bool:
+def _splice(
+    path: Path, slugs: list[str], rendered: Mapping[str, Mapping[str, str]]
+) -> bool:
+    """Replace every marked region of ``slugs`` in one file, in one pass."""
     try:
         original = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return False
-    text = original
-    for slug, kinds in parts:
-        for kind, html in kinds.items():
-            text = _region(kind, slug).sub(_literal(html), text)
+    names = "|".join(re.escape(slug) for slug in slugs)
+    region = re.compile(
+        rf"<!--ts:(comments|count):({names})-->.*?<!--/ts:\1:\2-->", re.S
+    )
+
+    def fresh(match: re.Match[str]) -> str:
+        return rendered[match.group(2)][match.group(1)]
+
+    text = region.sub(fresh, original)
     if text == original:
         return False
-    replace_file(path, text.encode("utf-8"))
+    replace_file(path, text.encode("utf-8"), durable=False)
     return True

@@ -65,7 +65,12 @@ class Publisher:
             report.exported, export_state = self._export(everything=full)
             state = self._read_state()
             fingerprint = self.fingerprint()
-            if full or state is None or state.get("fingerprint") != fingerprint:
+            if (
+                full
+                or state is None
+                or state.get("fingerprint") != fingerprint
+                or self._cheaper_to_rebuild(report.exported)
+            ):
                 report.full_build = True
                 report.problems = self._full_build()
             elif report.exported:
@@ -125,6 +130,15 @@ class Publisher:
         self._write_state(state)
         logger.info("Indexed comment markers in %.2f s", time.perf_counter() - started)
         return problems
+
+    def _cheaper_to_rebuild(self, changed: list[str]) -> bool:
+        # Splicing costs a little per page; past a quarter of the site, one
+        # Pelican build is quicker than many small edits of the same files.
+        try:
+            pages = len(load_manifest(manifest_path(self.output_dir)).pages)
+        except (FileNotFoundError, ValueError):
+            return True
+        return len(changed) * 4 > pages and len(changed) > 8
 
     def _refresh(self, state: dict[str, Any], slugs: list[str]) -> list[str]:
         started = time.perf_counter()

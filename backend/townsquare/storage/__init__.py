@@ -22,10 +22,8 @@ class Store:
     comments: CommentStore
 
 
-def open_store(
-    root: Path, *, segment_size: int = 256, cache_segments: int = 1024
-) -> Store:
+def open_store(root: Path, *, segment_size: int = 64, cache_mb: int = 32) -> Store:
     """Open (creating or migrating as needed) the store in ``root``."""
     schema.ensure_current(root)
-    cache = ParsedFileCache(cache_segments)
+    cache = ParsedFileCache(cache_mb * 1024 * 1024)
     return Store(root=root, comments=TinyCommentStore(root, segment_size, cache))

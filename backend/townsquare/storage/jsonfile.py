@@ -26,11 +26,16 @@ _FileKey = tuple[int, int, int]
 
 
 class ParsedFileCache:
-    """A thread-safe LRU of parsed JSON files, keyed by path and identity."""
+    """A thread-safe LRU of parsed JSON files, keyed by path and identity.
 
-    def __init__(self, max_entries: int) -> None:
+    Bounded by the total size of the cached files on disk, so memory stays
+    flat however many pages a community has.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
         self._entries: OrderedDict[str, tuple[_FileKey, Tables]] = OrderedDict()
-        self._max = max_entries
+        self._max_bytes = max_bytes
+        self._bytes = 0
         self._lock = threading.Lock()
 
     def get(self, path: str, key: _FileKey) -> Tables | None:
@@ -43,35 +48,50 @@ class ParsedFileCache:
 
     def put(self, path: str, key: _FileKey, data: Tables) -> None:
         with self._lock:
+            self._pop(path)
             self._entries[path] = (key, data)
-            self._entries.move_to_end(path)
-            while len(self._entries) > self._max:
-                self._entries.popitem(last=False)
+            self._bytes += key[1]
+            while self._bytes > self._max_bytes and len(self._entries) > 1:
+                self._pop(next(iter(self._entries)))
 
     def discard(self, path: str) -> None:
         with self._lock:
-            self._entries.pop(path, None)
+            self._pop(path)
+
+    def _pop(self, path: str) -> None:
+        entry = self._entries.pop(path, None)
+        if entry is not None:
+            self._bytes -= entry[0][1]
 
 
 def _file_key(stat: os.stat_result) -> _FileKey:
     return (stat.st_ino, stat.st_size, stat.st_mtime_ns)
 
 
-def _copy(data: Tables) -> Tables:
-    # TinyDB mutates what read() returns; hand out copies so the cache
-    # only ever holds what is on disk.
-    return {name: {k: dict(v) for k, v in docs.items()} for name, docs in data.items()}
+def _copy(data: Tables, documents: bool) -> Tables:
+    # TinyDB replaces tables in what read() returns, and its update() changes
+    # documents in place: hand out copies so the cache only holds what is on
+    # disk. Documents are copied only for updates, the one place they change.
+    if documents:
+        return {
+            name: {k: dict(v) for k, v in docs.items()} for name, docs in data.items()
+        }
+    return {name: dict(docs) for name, docs in data.items()}
 
 
 class AtomicJSONStorage(Storage):
     """A TinyDB storage for one file: atomic replacement, shared parse cache.
 
     Writers must hold the file's lock (see :mod:`.locks`); readers need none.
+    Open with ``for_update=True`` to change existing documents.
     """
 
-    def __init__(self, path: str | Path, cache: ParsedFileCache) -> None:
+    def __init__(
+        self, path: str | Path, cache: ParsedFileCache, for_update: bool = False
+    ) -> None:
         self._path = str(path)
         self._cache = cache
+        self._for_update = for_update
 
     def read(self) -> Tables | None:
         try:
@@ -83,7 +103,7 @@ class AtomicJSONStorage(Storage):
                     self._cache.put(self._path, key, cached)
         except FileNotFoundError:
             return None
-        return _copy(cached)
+        return _copy(cached, self._for_update)
 
     def write(self, data: Tables) -> None:
         encoded = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
@@ -92,25 +112,31 @@ class AtomicJSONStorage(Storage):
         except BaseException:
             self._cache.discard(self._path)
             raise
-        self._cache.put(self._path, _file_key(os.stat(self._path)), _copy(data))
+        self._cache.put(self._path, _file_key(os.stat(self._path)), _copy(data, False))
 
     def close(self) -> None:
         """Nothing stays open between operations."""
 
 
-def replace_file(path: Path, content: bytes) -> None:
-    """Write ``content`` to ``path`` atomically and durably."""
+def replace_file(path: Path, content: bytes, *, durable: bool = True) -> None:
+    """Write ``content`` to ``path`` atomically, and durably unless told not.
+
+    Files that can be made again from the store (exports, built pages) skip
+    the fsyncs: after a crash they are rebuilt, never half-read.
+    """
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
         with open(tmp, "wb") as handle:
             handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    _fsync_dir(path.parent)
+    if durable:
+        _fsync_dir(path.parent)
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -69,7 +69,7 @@ class SegmentedSeries:
             if found is None:
                 return None
             first_id, path = found
-            table = self._table(path)
+            table = self._table(path, for_update=True)
             doc_id = record_id - first_id + 1
             if not table.contains(doc_id=doc_id):
                 return None
@@ -159,8 +159,10 @@ class SegmentedSeries:
     def _segment_path(self, first_id: int) -> Path:
         return self.folder / f"seg-{first_id:06d}.json"
 
-    def _table(self, path: Path) -> Table:
+    def _table(self, path: Path, for_update: bool = False) -> Table:
         # A fresh TinyDB per operation: TinyDB caches next ids and query
         # results per instance, which another process's writes would stale.
-        db = TinyDB(path, storage=AtomicJSONStorage, cache=self._cache)
+        db = TinyDB(
+            path, storage=AtomicJSONStorage, cache=self._cache, for_update=for_update
+        )
         return db.table(_TABLE, cache_size=0)
