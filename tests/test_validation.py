@@ -210,5 +210,17 @@ def test_server_owned_fields_are_ignored() -> None:
 
 def test_strip_controls_keeps_only_what_it_is_told() -> None:
     assert strip_controls("a\nb\tc\x00d") == "abcd"
-    assert strip_controls("a\nb\tc\x00d", {"\n"}) == "a\nbcd"
+    assert strip_controls("a\nb\tc\x00d", multiline=True) == "a\nb\tcd"
+    assert strip_controls("x\u202elaiciffo\u202c y\u2067z\u2069") == "xlaiciffo yz"
     assert strip_controls("zero\u200bwidth") == "zero\u200bwidth"
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["\u3164", "\u2800\u2800", "\u0301\u0301", "\u200b\u200d", "\u202e\u202c"],
+    ids=["hangul-filler", "blank-braille", "lone-marks", "zero-width", "bidi-only"],
+)
+def test_names_that_look_empty_are_refused(name: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        parse({"author": name, "body": "Hello"}, Limits())
+    assert caught.value.fields == {"author": "Enter your name"}

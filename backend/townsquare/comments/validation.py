@@ -7,7 +7,6 @@ timestamps, status) is ignored, because the server owns those.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -15,9 +14,13 @@ from typing import Any
 from ..errors import InvalidInput
 from .rendering import is_visible
 
-# Control characters break terminals, logs and XML feeds; lone surrogates
-# cannot be encoded as UTF-8 at all. Newline and tab stay in bodies.
-_BODY_KEEP = {"\n", "\t"}
+# Control characters (category Cc) break terminals, logs and feeds; lone
+# surrogates cannot be encoded as UTF-8. Bidirectional overrides and isolates
+# can make a name read backwards or spill into the text around it; ordinary
+# right-to-left text needs none of them. Bodies keep newline and tab.
+_INVISIBLE_TRICKS = "\ud800-\udfff\u202a-\u202e\u2066-\u2069"
+_UNWANTED_IN_NAME = re.compile(f"[\x00-\x1f\x7f-\x9f{_INVISIBLE_TRICKS}]")
+_UNWANTED_IN_BODY = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_INVISIBLE_TRICKS}]")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -36,10 +39,10 @@ class Limits:
     email: int = 254
 
 
-def strip_controls(text: str, keep: set[str] | frozenset[str] = frozenset()) -> str:
-    return "".join(
-        ch for ch in text if ch in keep or unicodedata.category(ch) not in ("Cc", "Cs")
-    )
+def strip_controls(text: str, *, multiline: bool = False) -> str:
+    """Remove control and direction-override characters (see above)."""
+    pattern = _UNWANTED_IN_BODY if multiline else _UNWANTED_IN_NAME
+    return pattern.sub("", text)
 
 
 def parse(data: Mapping[str, Any], limits: Limits) -> Submission:
@@ -83,7 +86,7 @@ def _text(
         return ""
     if multiline:
         value = strip_controls(
-            value.replace("\r\n", "\n").replace("\r", "\n"), _BODY_KEEP
+            value.replace("\r\n", "\n").replace("\r", "\n"), multiline=True
         )
         value = value.strip()
     else:

@@ -44,6 +44,7 @@ class SegmentedSeries:
 
     def __init__(self, folder: Path, segment_size: int, cache: ParsedFileCache):
         self.folder = folder
+        self._folder_name = str(folder)
         self._segment_size = segment_size
         self._cache = cache
 
@@ -100,12 +101,12 @@ class SegmentedSeries:
     def revision(self) -> str:
         """A token that changes whenever any record of the series changes."""
         digest = hashlib.blake2b(digest_size=12)
-        for _first_id, path in self._segments():
+        for first_id, path in self._segments():
             try:
-                stat = path.stat()
+                stat = os.stat(path)
             except FileNotFoundError:
                 continue
-            digest.update(f"{path.name}:{stat.st_ino}:{stat.st_size}:".encode())
+            digest.update(f"{first_id}:{stat.st_ino}:{stat.st_size}:".encode())
             digest.update(str(stat.st_mtime_ns).encode())
         return digest.hexdigest()
 
@@ -121,20 +122,22 @@ class SegmentedSeries:
                 "free disk space and the permissions of the data folder."
             ) from exc
 
-    def _segments(self) -> list[tuple[int, Path]]:
+    def _segments(self) -> list[tuple[int, str]]:
+        # Plain strings: this runs on every read and write, and pathlib
+        # objects cost more than the listing itself.
         try:
-            names = os.listdir(self.folder)
+            names = os.listdir(self._folder_name)
         except FileNotFoundError:
             return []
         found = []
         for name in names:
             match = _SEGMENT.match(name)
             if match:
-                found.append((int(match.group(1)), self.folder / name))
+                found.append((int(match.group(1)), f"{self._folder_name}/{name}"))
         found.sort()
         return found
 
-    def _locate(self, record_id: int) -> tuple[int, Path] | None:
+    def _locate(self, record_id: int) -> tuple[int, str] | None:
         candidate = None
         for first_id, path in self._segments():
             if first_id > record_id:
@@ -156,10 +159,10 @@ class SegmentedSeries:
         next_first = first_id + last_doc_id
         return next_first, self._table(self._segment_path(next_first))
 
-    def _segment_path(self, first_id: int) -> Path:
-        return self.folder / f"seg-{first_id:06d}.json"
+    def _segment_path(self, first_id: int) -> str:
+        return f"{self._folder_name}/seg-{first_id:06d}.json"
 
-    def _table(self, path: Path, for_update: bool = False) -> Table:
+    def _table(self, path: str, for_update: bool = False) -> Table:
         # A fresh TinyDB per operation: TinyDB caches next ids and query
         # results per instance, which another process's writes would stale.
         db = TinyDB(
