@@ -22,6 +22,6 @@ while [ -e "$archive" ]; do
   archive="$backup_dir/townsquare-$stamp-$n.tar.gz"
   n=$((n + 1))
 done
-tar --exclude='*.tmp' --exclude='.lock' --exclude='publish.lock' \
+tar --exclude='*.tmp' --exclude='.lock' --exclude='publish.lock' --exclude='build-cache' \
   -czf "$archive" -C "$(dirname "$data_dir")" "$(basename "$data_dir")"
 echo "Backed up $data_dir to $archive"

@@ -35,8 +35,13 @@ def settings_file(site_dir: Path, production: bool) -> Path:
 
 
 def read_settings(
-    site_dir: Path, output_dir: Path, public_dir: Path, production: bool
+    site_dir: Path,
+    output_dir: Path,
+    public_dir: Path,
+    cache_dir: Path,
+    production: bool,
 ) -> dict[str, Any]:
+    """Pelican's settings from the site's file, with Townsquare's folders."""
     from pelican.settings import read_settings as pelican_settings
 
     path = settings_file(site_dir, production)
@@ -45,6 +50,11 @@ def read_settings(
     override = {
         "OUTPUT_PATH": str(output_dir.resolve()),
         "TOWNSQUARE_DATA_PATH": str(public_dir.resolve()),
+        # Pelican re-reads only the Markdown files that changed since the
+        # last build; comments are added after reading, so never cached.
+        "CACHE_CONTENT": True,
+        "LOAD_CONTENT_CACHE": True,
+        "CACHE_PATH": str(cache_dir.resolve()),
     }
     settings: dict[str, Any] = pelican_settings(str(path), override=override)
     return settings

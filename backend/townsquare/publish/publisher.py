@@ -116,7 +116,11 @@ class Publisher:
 
     def _full_build(self) -> list[str]:
         settings = build.read_settings(
-            self.site_dir, self.output_dir, self.data_dir, self.production
+            self.site_dir,
+            self.output_dir,
+            self.data_dir,
+            self.store.root / "build-cache",
+            self.production,
         )
         problems = build.build_site(settings)
         started = time.perf_counter()
