@@ -22,24 +22,33 @@ STATE_FILE = "export-state.json"
 
 
 def export_changed(
-    comments: CommentStore, data_dir: Path, state_dir: Path, *, everything: bool = False
+    comments: CommentStore, data_dir: Path, state_dir: Path
 ) -> tuple[list[str], dict[str, str]]:
-    """Write the pages whose comments changed (or all, with ``everything``).
+    """Write the pages whose comments changed, or whose file did.
 
-    Returns their slugs and the export state to :func:`save_state` once the
-    site shows them: a publish that fails half-way exports them again.
+    The state remembers each page's store revision and its exported file's
+    size and time, so a file edited or damaged by hand is written again.
+    Returns the slugs and the state to :func:`save_state` once the site
+    shows them: a publish that fails half-way exports them again.
     """
-    state = {} if everything else _read_state(state_dir)
+    state = _read_state(state_dir)
     changed = []
     for slug in comments.pages():
-        revision = comments.revision(slug)
         target = exported.comments_file(data_dir, slug)
-        if state.get(slug) == revision and target.exists():
+        if state.get(slug) == _signature(comments.revision(slug), target):
             continue
         export_page(comments, slug, target)
-        state[slug] = revision
+        state[slug] = _signature(comments.revision(slug), target)
         changed.append(slug)
     return changed, state
+
+
+def _signature(revision: str, target: Path) -> str:
+    try:
+        stat = target.stat()
+    except FileNotFoundError:
+        return ""
+    return f"{revision}:{stat.st_size}:{stat.st_mtime_ns}"
 
 
 def export_page(comments: CommentStore, slug: str, target: Path) -> None:

@@ -62,7 +62,7 @@ class Publisher:
         started = time.perf_counter()
         report = PublishReport()
         with file_lock(self.store.root / "publish.lock"):
-            report.exported, export_state = self._export(everything=full)
+            report.exported, export_state = self._export()
             state = self._read_state()
             fingerprint = self.fingerprint()
             if (
@@ -99,13 +99,12 @@ class Publisher:
             / hashlib.blake2b(target, digest_size=8).hexdigest()
         )
 
-    def _export(self, everything: bool) -> tuple[list[str], dict[str, str]]:
+    def _export(self) -> tuple[list[str], dict[str, str]]:
         started = time.perf_counter()
         changed, state = export.export_changed(
             self.store.comments,
             self.data_dir,
             self._export_state_dir(),
-            everything=everything,
         )
         logger.info(
             "Exported comments of %d page(s) in %.2f s",
