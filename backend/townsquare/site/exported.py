@@ -33,20 +33,18 @@ def read(data_dir: Path, slug: str) -> dict[str, Any] | None:
     except FileNotFoundError:
         return None
     except (ValueError, UnicodeDecodeError) as exc:
-        logger.error(
-            "Skipping %s: %s. Run `townsquare publish` to export it again.", path, exc
-        )
+        logger.error("Skipping %s: %s. Run `townsquare publish` to redo it.", path, exc)
         return None
     if not isinstance(data, dict) or not isinstance(data.get("comments"), list):
         logger.error(
-            "Skipping %s: no comment list. Run `townsquare publish` to export it again.",
+            "Skipping %s: no comment list. Run `townsquare publish` to redo it.",
             path,
         )
         return None
     records = [record for record in data["comments"] if _is_valid(record)]
     if len(records) < len(data["comments"]):
         logger.error(
-            "Skipping %d damaged comment(s) in %s. Run `townsquare publish` to export it again.",
+            "Skipping %d damaged comment(s) in %s. Run `townsquare publish`.",
             len(data["comments"]) - len(records),
             path,
         )
