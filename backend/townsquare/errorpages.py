@@ -16,10 +16,12 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
+from flask_limiter import RateLimitExceeded
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
 from .errors import TownsquareError
+from .ratelimit import retry_after
 
 logger = logging.getLogger(__name__)
 
@@ -75,10 +77,12 @@ def _handle_http(error: HTTPException) -> Response:
     response = error_response(
         status, code, MESSAGES.get(status, error.description or "")
     )
-    # Keep headers the exception carries (Allow on 405, Retry-After on 429).
+    # Keep headers the exception carries (Allow on 405).
     for name, value in error.get_headers():
         if name.lower() != "content-type":
             response.headers[name] = value
+    if isinstance(error, RateLimitExceeded):
+        response.headers["Retry-After"] = str(retry_after(error))
     return response
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, current_app, request
-from flask_limiter import Limiter
+from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -22,6 +22,12 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 def _write_limit() -> str:
     limit: str = current_app.config["RATE_LIMIT_WRITES"]
     return limit
+
+
+def retry_after(error: RateLimitExceeded) -> int:
+    """Seconds until the window of the limit that was hit ends."""
+    seconds: int = error.limit.limit.get_expiry()
+    return seconds
 
 
 def _is_read() -> bool:
@@ -42,7 +48,9 @@ def init_app(app: Flask) -> Limiter:
         application_limits=[_write_limit],
         application_limits_exempt_when=_is_read,
         storage_uri="memory://",
-        headers_enabled=True,
+        # Rate headers on every write cost time for nobody's benefit; the
+        # 429 answer carries Retry-After (see errorpages).
+        headers_enabled=False,
     )
     # Reads skip the limiter before it works out any limit: most traffic
     # is reads, and they change nothing.
