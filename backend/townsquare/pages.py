@@ -100,7 +100,7 @@ class PageDirectory:
 def load_manifest(path: Path) -> Manifest:
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     pages = {item["slug"]: Page(**item) for item in data.get("pages", [])}
-    logger.info("Loaded %d pages from %s", len(pages), path)
+    logger.debug("Loaded %d pages from %s", len(pages), path)
     return Manifest(
         pages=pages,
         timezone=data.get("timezone", "UTC"),

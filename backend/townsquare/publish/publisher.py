@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..pages import STATE_FOLDER, Page, load_manifest, manifest_path
+from ..pages import STATE_FOLDER, Manifest, Page, load_manifest, manifest_path
 from ..site import exported
 from ..site.threads import build_thread
 from ..storage import Store
@@ -64,17 +64,18 @@ class Publisher:
         with file_lock(self.store.root / "publish.lock"):
             report.exported, export_state = self._export()
             state = self._read_state()
-            fingerprint = self.fingerprint()
+            manifest = self._manifest()
             if (
                 full
                 or state is None
-                or state.get("fingerprint") != fingerprint
-                or self._cheaper_to_rebuild(report.exported)
+                or manifest is None
+                or state.get("fingerprint") != self.fingerprint(manifest)
+                or _cheaper_to_rebuild(manifest, report.exported)
             ):
                 report.full_build = True
                 report.problems = self._full_build()
             elif report.exported:
-                report.files_written = self._refresh(state, report.exported)
+                report.files_written = self._refresh(state, manifest, report.exported)
             if report.exported:
                 export.save_state(self._export_state_dir(), export_state)
         report.seconds = time.perf_counter() - started
@@ -125,7 +126,7 @@ class Publisher:
         started = time.perf_counter()
         state = {
             # Taken after the build: it depends on the manifest just written.
-            "fingerprint": self.fingerprint(),
+            "fingerprint": self.fingerprint(self._manifest()),
             "templates": str(Path(settings["THEME"]) / "templates"),
             "jinja": settings["JINJA_ENVIRONMENT"],
             "markers": fragments.index_markers(self.output_dir),
@@ -134,18 +135,10 @@ class Publisher:
         logger.info("Indexed comment markers in %.2f s", time.perf_counter() - started)
         return problems
 
-    def _cheaper_to_rebuild(self, changed: list[str]) -> bool:
-        # Splicing costs a little per page; past a quarter of the site, one
-        # Pelican build is quicker than many small edits of the same files.
-        try:
-            pages = len(load_manifest(manifest_path(self.output_dir)).pages)
-        except (FileNotFoundError, ValueError):
-            return True
-        return len(changed) * 4 > pages and len(changed) > 8
-
-    def _refresh(self, state: dict[str, Any], slugs: list[str]) -> list[str]:
+    def _refresh(
+        self, state: dict[str, Any], manifest: Manifest, slugs: list[str]
+    ) -> list[str]:
         started = time.perf_counter()
-        manifest = load_manifest(manifest_path(self.output_dir))
         env = fragments.environment(Path(state["templates"]), state["jinja"])
         rendered = {}
         for slug in slugs:
@@ -170,14 +163,19 @@ class Publisher:
         )
         return written
 
-    def fingerprint(self) -> str:
+    def fingerprint(self, manifest: Manifest | None) -> str:
         """Changes whenever anything Pelican reads, or what is open, changes."""
         digest = hashlib.blake2b(digest_size=16)
         digest.update(f"{__version__}:{self.production}:{self.data_dir}".encode())
         for path in sorted(self._site_sources()):
             stat = path.stat()
             digest.update(f"{path}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
-        digest.update(",".join(self._closed_since_build()).encode())
+        # A topic whose closing date passed needs its form taken away.
+        if manifest is not None:
+            closed = sorted(
+                s for s, page in manifest.pages.items() if _closed_by_date(page)
+            )
+            digest.update(",".join(closed).encode())
         return digest.hexdigest()
 
     def _site_sources(self) -> list[Path]:
@@ -189,13 +187,12 @@ class Publisher:
                 found.extend(Path(root) / name for name in files)
         return found
 
-    def _closed_since_build(self) -> list[str]:
-        # A topic whose closing date passed needs its form taken away.
+    def _manifest(self) -> Manifest | None:
+        """The manifest of the current build, or None before the first."""
         try:
-            manifest = load_manifest(manifest_path(self.output_dir))
+            return load_manifest(manifest_path(self.output_dir))
         except (FileNotFoundError, ValueError):
-            return []
-        return sorted(s for s, page in manifest.pages.items() if _closed_by_date(page))
+            return None
 
     def _read_state(self) -> dict[str, Any] | None:
         try:
@@ -209,6 +206,12 @@ class Publisher:
 
     def _state_path(self) -> Path:
         return self.output_dir / STATE_FOLDER / BUILD_STATE
+
+
+def _cheaper_to_rebuild(manifest: Manifest, changed: list[str]) -> bool:
+    # Splicing costs a little per page; past a quarter of the site, one
+    # Pelican build is quicker than many small edits of the same files.
+    return len(changed) * 4 > len(manifest.pages) and len(changed) > 8
 
 
 def _closed_by_date(page: Page) -> bool:
