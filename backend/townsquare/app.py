@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, jsonify
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config, errorpages, ratelimit, requestlimits, security, templating
 from .comments.api import bp as comments_bp
@@ -45,14 +46,22 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     found = Services(store=store, pages=pages, feed=CommentFeed(store.comments))
     app.extensions[EXTENSION_KEY] = found
 
-    ratelimit.init_app(app)
+    # Order matters: writes from other sites are refused before they can
+    # count against a member's rate limit.
     security.init_app(app)
+    ratelimit.init_app(app)
     requestlimits.init_app(app)
     errorpages.init_app(app)
     app.register_blueprint(comments_bp)
     app.add_url_rule("/api/health", "health", _health)
     templating.init_app(app)
-    # Outermost, so the most frequent read skips every other layer.
+    # WSGI layers, innermost first. ProxyFix sets the client address from
+    # the trusted hops; the shortcut is outermost, so the most frequent
+    # read skips every other layer.
+    hops = settings["PROXY_HOPS"]
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+        logger.info("Trusting X-Forwarded-For from %d proxy hop(s)", hops)
     app.wsgi_app = LiveListShortcut(app.wsgi_app, found)  # type: ignore[method-assign]
     logger.info("Backend ready: data in %s", settings["DATA_DIR"])
     return app

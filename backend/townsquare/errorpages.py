@@ -82,7 +82,7 @@ def _handle_http(error: HTTPException) -> Response:
         if name.lower() != "content-type":
             response.headers[name] = value
     if isinstance(error, RateLimitExceeded):
-        response.headers["Retry-After"] = str(retry_after(error))
+        response.headers["Retry-After"] = str(retry_after())
     return response
 
 

@@ -1,22 +1,35 @@
 """Rate limits on every write, keyed on the client's real address.
 
 The address is the TCP peer unless ``PROXY_HOPS`` says how many reverse
-proxies to trust; then ``ProxyFix`` takes it from that many hops of
-``X-Forwarded-For``. A client can never pick its own key with a header.
+proxies to trust (see ``create_app``); a client can never pick its own key
+with a header. IPv6 clients are counted per /64 network, since anyone with
+one such network can use millions of its addresses.
 """
 
 from __future__ import annotations
 
-import logging
+import ipaddress
+import math
+import time
 
 from flask import Flask, current_app, request
-from flask_limiter import Limiter, RateLimitExceeded
-from flask_limiter.util import get_remote_address
-from werkzeug.middleware.proxy_fix import ProxyFix
-
-logger = logging.getLogger(__name__)
+from flask_limiter import Limiter
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+LIMITER_KEY = "townsquare.limiter"
+
+
+def client_key() -> str:
+    """The rate-limit key: the IPv4 address, or the IPv6 /64 network."""
+    raw = request.remote_addr or ""
+    try:
+        address = ipaddress.ip_address(raw)
+    except ValueError:
+        return raw
+    if address.version == 6 and address.ipv4_mapped is None:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(getattr(address, "ipv4_mapped", None) or address)
 
 
 def _write_limit() -> str:
@@ -24,29 +37,25 @@ def _write_limit() -> str:
     return limit
 
 
-def retry_after(error: RateLimitExceeded) -> int:
-    """Seconds until the window of the limit that was hit ends."""
-    seconds: int = error.limit.limit.get_expiry()
-    return seconds
-
-
 def _is_read() -> bool:
     return request.method in SAFE_METHODS
 
 
+def retry_after() -> int:
+    """Seconds until the limit the current request hit lets it through."""
+    limiter: Limiter = current_app.extensions[LIMITER_KEY]
+    hit = limiter.current_limit
+    if hit is None:
+        return 60
+    return max(1, math.ceil(hit.reset_at - time.time()))
+
+
 def init_app(app: Flask) -> Limiter:
-    """Trust the configured proxies and limit all writes across all routes."""
-    hops = app.config["PROXY_HOPS"]
-    if hops:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
-        logger.info("Trusting X-Forwarded-For from %d proxy hop(s)", hops)
-    # One counter shared by every write route: a client cannot spread its
-    # writes across endpoints to get more.
+    """Limit all writes across all routes with one counter per client."""
     limiter = Limiter(
-        get_remote_address,
+        client_key,
         app=app,
         application_limits=[_write_limit],
-        application_limits_exempt_when=_is_read,
         storage_uri="memory://",
         # Rate headers on every write cost time for nobody's benefit; the
         # 429 answer carries Retry-After (see errorpages).
@@ -55,4 +64,5 @@ def init_app(app: Flask) -> Limiter:
     # Reads skip the limiter before it works out any limit: most traffic
     # is reads, and they change nothing.
     limiter.request_filter(_is_read)
+    app.extensions[LIMITER_KEY] = limiter
     return limiter

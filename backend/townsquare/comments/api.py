@@ -27,6 +27,7 @@ from ..errors import InvalidInput, NotFound
 from ..services import services
 from ..storage.comments import PUBLISHED
 from . import service
+from .validation import parse_id
 
 bp = Blueprint("comments", __name__, url_prefix="/api/pages/<slug>/comments")
 
@@ -81,10 +82,12 @@ def post_comment(slug: str) -> Response:
     return response
 
 
-@bp.get("/<int:comment_id>/reply")
-def reply_form(slug: str, comment_id: int) -> Response:
+@bp.get("/<comment_id>/reply")
+def reply_form(slug: str, comment_id: str) -> Response:
     """A reply form for browsers without JavaScript."""
-    return _form_page(slug, {"parent": str(comment_id)}, {}, status=200)
+    if parse_id(comment_id) is None:
+        raise NotFound("That comment is not available to reply to.")
+    return _form_page(slug, {"parent": comment_id}, {}, status=200)
 
 
 def _form_page(
@@ -94,9 +97,10 @@ def _form_page(
     page = found.pages.get_open(slug)
     parent = None
     raw_parent = values.get("parent") or ""
-    if raw_parent.isascii() and raw_parent.isdigit():
-        parent = found.store.comments.get(slug, int(raw_parent))
-    if raw_parent and (parent is None or parent.status != PUBLISHED):
+    parent_id = parse_id(raw_parent)
+    if parent_id is not None:
+        parent = service.published_parent(found.store.comments, slug, parent_id)
+    if raw_parent and parent is None:
         if not errors:
             raise NotFound("That comment is not available to reply to.")
         # Keep what the member wrote: it can still be posted as a comment.
@@ -109,10 +113,10 @@ def _form_page(
 
 
 def _after_argument() -> int:
-    raw = request.args.get("after", "0")
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 12:
+    after = parse_id(request.args.get("after", "0"))
+    if after is None:
         raise InvalidInput("'after' must be a comment id (a whole number).")
-    return int(raw)
+    return after
 
 
 def _form_fields() -> dict[str, Any]:

@@ -11,15 +11,24 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
+from typing import Any
 
 from ..site.threads import display_time
-from ..storage.comments import CommentStore
+from ..storage.comments import Comment, CommentStore
+
+
+def public_item(comment: Comment, timezone: str) -> dict[str, Any]:
+    """A comment as the API shows it: public fields and a readable time."""
+    item = comment.public()
+    item["created_display"] = display_time(comment.created, timezone)
+    return item
 
 
 class CommentFeed:
-    def __init__(self, comments: CommentStore, max_entries: int = 4096) -> None:
+    def __init__(self, comments: CommentStore, max_bytes: int = 16 * 1024 * 1024):
         self._comments = comments
-        self._max = max_entries
+        self._max_bytes = max_bytes
+        self._bytes = 0
         self._cache: OrderedDict[tuple[str, int], tuple[str, bytes]] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -34,18 +43,17 @@ class CommentFeed:
                 return hit[1], revision
         body = self._encode(page, after, timezone)
         with self._lock:
+            old = self._cache.pop(key, None)
+            self._bytes -= len(old[1]) if old else 0
             self._cache[key] = (revision, body)
-            while len(self._cache) > self._max:
-                self._cache.popitem(last=False)
+            self._bytes += len(body)
+            # Bounded by size: any reader may ask for any ``after``.
+            while self._bytes > self._max_bytes and len(self._cache) > 1:
+                self._bytes -= len(self._cache.popitem(last=False)[1][1])
         return body, revision
 
     def _encode(self, page: str, after: int, timezone: str) -> bytes:
         published = self._comments.for_page(page)
-        newer = []
-        for comment in published:
-            if comment.id > after:
-                item = comment.public()
-                item["created_display"] = display_time(comment.created, timezone)
-                newer.append(item)
+        newer = [public_item(c, timezone) for c in published if c.id > after]
         document = {"page": page, "count": len(published), "comments": newer}
         return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()

@@ -29,15 +29,17 @@ def submit(
     limits = validation.Limits(
         name=settings["NAME_MAX_LENGTH"], body=settings["COMMENT_MAX_LENGTH"]
     )
-    submission = validation.parse(data, limits)
-    if submission.parent is not None:
-        _check_parent(comments, page.slug, submission.parent)
+    submission, errors = validation.clean(data, limits)
+    if submission.parent and not published_parent(comments, slug, submission.parent):
+        errors["parent"] = "The comment you are replying to is not available any more"
     html = rendering.render(submission.body)
-    if not rendering.has_text(html):
-        raise InvalidInput(
-            "There is a problem with your comment.",
-            {"body": "Write your comment in words; code and markup alone are removed"},
+    if submission.body and "body" not in errors and not rendering.has_text(html):
+        errors["body"] = (
+            "Write your comment in words; code and markup alone are removed"
         )
+    if errors:
+        raise InvalidInput(validation.PROBLEM, errors)
+
     status = PENDING if settings["MODERATION"] == "pre" else PUBLISHED
     comment = comments.add(
         page.slug,
@@ -56,13 +58,12 @@ def submit(
     return comment
 
 
-def _check_parent(comments: CommentStore, slug: str, parent_id: int) -> None:
+def published_parent(
+    comments: CommentStore, slug: str, parent_id: int
+) -> Comment | None:
+    """The comment being replied to, if it exists and is published."""
     parent = comments.get(slug, parent_id)
-    if parent is None or parent.status != PUBLISHED:
-        raise InvalidInput(
-            "There is a problem with your comment.",
-            {"parent": "The comment you are replying to is not available any more"},
-        )
+    return parent if parent is not None and parent.status == PUBLISHED else None
 
 
 def anonymise(address: str) -> str:
@@ -71,5 +72,7 @@ def anonymise(address: str) -> str:
         ip = ipaddress.ip_address(address)
     except ValueError:
         return ""
+    if ip.version == 6 and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
     prefix = 24 if ip.version == 4 else 48
     return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False).network_address)

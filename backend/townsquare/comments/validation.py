@@ -21,6 +21,7 @@ from .rendering import is_visible
 _INVISIBLE_TRICKS = "\ud800-\udfff\u202a-\u202e\u2066-\u2069"
 _UNWANTED_IN_NAME = re.compile(f"[\x00-\x1f\x7f-\x9f{_INVISIBLE_TRICKS}]")
 _UNWANTED_IN_BODY = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_INVISIBLE_TRICKS}]")
+PROBLEM = "There is a problem with your comment."
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -47,6 +48,18 @@ def strip_controls(text: str, *, multiline: bool = False) -> str:
 
 def parse(data: Mapping[str, Any], limits: Limits) -> Submission:
     """Return a clean :class:`Submission` or raise :class:`InvalidInput`."""
+    submission, errors = clean(data, limits)
+    if errors:
+        raise InvalidInput(PROBLEM, errors)
+    return submission
+
+
+def clean(data: Mapping[str, Any], limits: Limits) -> tuple[Submission, dict[str, str]]:
+    """Clean every field and collect every reason to refuse, without raising.
+
+    Callers that check more (the page, the parent) add their reasons to the
+    same dictionary, so a member sees all problems at once.
+    """
     errors: dict[str, str] = {}
     author = _text(data, "author", errors, "Enter your name")
     body = _text(data, "body", errors, "Write your comment", multiline=True)
@@ -64,9 +77,14 @@ def parse(data: Mapping[str, Any], limits: Limits) -> Submission:
         errors["email"] = (
             "Enter an email address like name@example.org, or leave it empty"
         )
-    if errors:
-        raise InvalidInput("There is a problem with your comment.", errors)
-    return Submission(author=author, body=body, email=email, parent=parent)
+    return Submission(author=author, body=body, email=email, parent=parent), errors
+
+
+def parse_id(value: str) -> int | None:
+    """A record id from text: up to 12 ASCII digits, else None."""
+    if value.isascii() and value.isdigit() and len(value) <= 12:
+        return int(value)
+    return None
 
 
 def _text(
@@ -99,8 +117,8 @@ def _text(
 def _parent(value: Any, errors: dict[str, str]) -> int | None:
     if value is None or value == "":
         return None
-    if isinstance(value, str) and value.isascii() and value.isdigit():
-        value = int(value)
+    if isinstance(value, str):
+        value = parse_id(value)
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         errors["parent"] = "The comment you are replying to is not valid"
         return None

@@ -35,10 +35,13 @@ def export_changed(
     changed = []
     for slug in comments.pages():
         target = exported.comments_file(data_dir, slug)
-        if state.get(slug) == _signature(comments.revision(slug), target):
+        # Read once, before exporting: a comment stored meanwhile then makes
+        # the next publish export again, instead of being skipped for good.
+        revision = comments.revision(slug)
+        if state.get(slug) == _signature(revision, target):
             continue
         export_page(comments, slug, target)
-        state[slug] = _signature(comments.revision(slug), target)
+        state[slug] = _signature(revision, target)
         changed.append(slug)
     return changed, state
 
