@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask, Response, abort, send_from_directory
+from werkzeug.security import safe_join
 
 from .security import PAGE_POLICY
 
@@ -18,11 +19,12 @@ def add_static_site(app: Flask, output_dir: Path) -> None:
     root = output_dir.resolve()
 
     def static_page(path: str = "") -> Response:
-        if any(part.startswith(".") for part in path.split("/")):
+        target = safe_join(str(root), path)
+        if target is None or any(part.startswith(".") for part in path.split("/")):
             abort(404)
         if path == "" or path.endswith("/"):
             path += "index.html"
-        elif (root / path).is_dir():
+        elif Path(target).is_dir():
             # Relative links on the page need the trailing slash.
             return Response(status=308, headers={"Location": f"/{path}/"})
         response = send_from_directory(root, path, max_age=0)

@@ -45,6 +45,9 @@ def _theme_globals() -> dict[str, Any]:
         "section": "",
     }
     found.update(manifest.theme)
+    # The configured public address wins: the build may not know it.
+    if current_app.config["SITE_URL"]:
+        found["SITEURL"] = current_app.config["SITE_URL"]
     return found
 
 

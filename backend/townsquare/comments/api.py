@@ -27,6 +27,7 @@ from ..errors import InvalidInput, NotFound
 from ..services import services
 from ..storage.comments import PUBLISHED
 from . import service
+from .feed import public_item
 from .validation import parse_id
 
 bp = Blueprint("comments", __name__, url_prefix="/api/pages/<slug>/comments")
@@ -75,8 +76,10 @@ def post_comment(slug: str) -> Response:
         anchor = (
             "comment-published" if comment.status == PUBLISHED else "comment-pending"
         )
-        return redirect(f"{page.path()}#{anchor}", code=303)  # type: ignore[return-value]
-    payload = {**comment.public(), "status": comment.status}
+        site = current_app.config["SITE_URL"]
+        return redirect(f"{site}{page.path()}#{anchor}", code=303)  # type: ignore[return-value]
+    timezone = found.pages.manifest().timezone
+    payload = {**public_item(comment, timezone), "status": comment.status}
     response = jsonify(comment=payload, message=message)
     response.status_code = 201
     return response
@@ -107,7 +110,13 @@ def _form_page(
         parent = None
         values = {**values, "parent": ""}
     html = render_template(
-        "comment_form.html", page=page, parent=parent, values=values, errors=errors
+        "comment_form.html",
+        page=page,
+        parent=parent,
+        values=values,
+        errors=errors,
+        name_limit=current_app.config["NAME_MAX_LENGTH"],
+        body_limit=current_app.config["COMMENT_MAX_LENGTH"],
     )
     return Response(html, status=status, mimetype="text/html")
 

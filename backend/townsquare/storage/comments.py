@@ -24,7 +24,8 @@ HIDDEN = "hidden"
 STATUSES = (PUBLISHED, PENDING, HIDDEN)
 
 # Page keys become folder names: letters, digits, dot, dash, underscore.
-_PAGE_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,119}$")
+PAGE_KEY_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,119}"
+_PAGE_KEY = re.compile(PAGE_KEY_PATTERN)
 
 # Fields that may leave the server in an export or a public API response.
 PUBLIC_FIELDS = ("id", "parent", "author", "html", "created")
@@ -123,10 +124,12 @@ class TinyCommentStore:
         return self._series(page).revision()
 
     def pages(self) -> list[str]:
+        """Pages that have comments; stray folders (lost+found...) are not."""
         try:
-            return sorted(p.name for p in self._folder.iterdir() if p.is_dir())
+            folders = [p.name for p in self._folder.iterdir() if p.is_dir()]
         except FileNotFoundError:
             return []
+        return sorted(name for name in folders if _PAGE_KEY.fullmatch(name))
 
     def _series(self, page: str) -> SegmentedSeries:
         if not _PAGE_KEY.fullmatch(page):
