@@ -21,7 +21,7 @@ from townsquare.pages import Page
 from townsquare.publish import fragments
 from townsquare.publish.publisher import Publisher, commit_data
 from townsquare.storage import Store
-from townsquare.storage.comments import HIDDEN, PUBLIC_FIELDS
+from townsquare.storage.comments import HIDDEN, PUBLIC_FIELDS, NewComment
 
 PAGE = "bike-lanes"
 TOPIC = "topics/bike-lanes/index.html"
@@ -706,3 +706,31 @@ def test_commit_data_without_any_data_commits_nothing(
 
     assert commit_data(publish_git_site / "data") is False
     assert len(_git(publish_git_site, "log", "--oneline").splitlines()) == 1
+
+
+def test_autoescape_is_forced_on_for_sites_that_turn_it_off(
+    site_dir: Path, store: Store, output_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    conf = site_dir / "pelicanconf.py"
+    conf.write_text(
+        conf.read_text().replace('"autoescape": True', '"autoescape": False')
+    )
+    store.comments.add(
+        "bike-lanes",
+        NewComment(author="<b>Bold</b>", body="x", html="<p>x</p>", status="published"),
+    )
+    publisher = Publisher(store=store, site_dir=site_dir, output_dir=output_dir)
+    publisher.publish()
+    page = (output_dir / "topics" / "bike-lanes" / "index.html").read_text()
+    assert "&lt;b&gt;Bold&lt;/b&gt;" in page
+    assert "<b>Bold</b>" not in page
+    assert "autoescape off" in caplog.text
+
+
+def test_a_damaged_manifest_keeps_the_last_good_one(
+    client: Any, built: Publisher, post_comment: Any
+) -> None:
+    assert post_comment(body="before").status_code == 201
+    manifest = built.output_dir / ".townsquare" / "manifest.json"
+    manifest.write_text("{not json")
+    assert post_comment(body="after").status_code == 201

@@ -15,7 +15,7 @@ import click
 from . import config
 from .errors import ConfigError, TownsquareError
 from .publish.publisher import Publisher, PublishReport, commit_data
-from .storage import open_store
+from .storage import Store, open_store
 from .storage.comments import PENDING, STATUSES
 
 logger = logging.getLogger(__name__)
@@ -30,27 +30,27 @@ class Context:
         self.overrides = overrides
         self.settings = config.load(overrides)
 
-    def publisher(
-        self, production: bool = False, public_dir: Path | None = None
-    ) -> Publisher:
+    def store(self) -> Store:
+        return open_store(
+            Path(self.settings["DATA_DIR"]),
+            segment_size=self.settings["SEGMENT_SIZE"],
+            cache_mb=self.settings["CACHE_MB"],
+        )
+
+    def publisher(self, production: bool = False) -> Publisher:
         site_dir = Path(self.settings["SITE_DIR"])
         if not (site_dir / "pelicanconf.py").exists():
             raise ConfigError(
                 f"No Townsquare site in {site_dir.resolve()} (pelicanconf.py is "
                 "missing). Run this in the project folder, or pass --site."
             )
-        store = open_store(
-            Path(self.settings["DATA_DIR"]),
-            segment_size=self.settings["SEGMENT_SIZE"],
-            cache_mb=self.settings["CACHE_MB"],
-        )
-        configured = self.settings["PUBLIC_DIR"]
+        public_dir = self.settings["PUBLIC_DIR"]
         return Publisher(
-            store=store,
-            site_dir=Path(self.settings["SITE_DIR"]),
+            store=self.store(),
+            site_dir=site_dir,
             output_dir=Path(self.settings["OUTPUT_DIR"]),
             production=production,
-            public_dir=Path(configured) if configured else public_dir,
+            public_dir=Path(public_dir) if public_dir else None,
         )
 
 
@@ -187,7 +187,7 @@ def comments() -> None:
 @click.pass_obj
 def list_comments(obj: Context, page: str | None, status: str) -> None:
     """Show comments waiting for a decision (or of any status)."""
-    store = obj.publisher().store
+    store = obj.store()
     statuses = STATUSES if status == "all" else (status,)
     shown = 0
     for slug in [page] if page else store.comments.pages():
@@ -211,11 +211,10 @@ def set_status(
     obj: Context, page: str, comment_id: int, status: str, publish: bool
 ) -> None:
     """Set a comment's status: published, pending or hidden."""
-    publisher = obj.publisher()
-    comment = publisher.store.comments.set_status(page, comment_id, status)
+    comment = obj.store().comments.set_status(page, comment_id, status)
     click.echo(f"Comment #{comment.id} on {page} by {comment.author} is now {status}.")
     if publish:
-        _summarise("Published", publisher.publish())
+        _summarise("Published", obj.publisher().publish())
 
 
 def _serve(app: Any, host: str, port: int, threads: int, max_body: int) -> None:

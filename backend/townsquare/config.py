@@ -62,7 +62,6 @@ _KINDS = {
     str: "text",
     int: "a whole number",
     float: "a number",
-    bool: "true or false",
     list: "a list",
 }
 
@@ -110,8 +109,6 @@ def _from_environ(environ: Mapping[str, str]) -> dict[str, Any]:
 def _parse_env_value(name: str, raw: str, default: Any) -> Any:
     if isinstance(default, list):
         return [part.strip() for part in raw.split(",") if part.strip()]
-    if isinstance(default, bool):
-        return raw.strip().lower() in ("1", "true", "yes", "on")
     try:
         if isinstance(default, int):
             return int(raw)

@@ -79,8 +79,17 @@ class PageDirectory:
         key = (stat.st_ino, stat.st_mtime_ns)
         with self._lock:
             if key != self._key:
-                self._manifest = load_manifest(self._path)
                 self._key = key
+                try:
+                    self._manifest = load_manifest(self._path)
+                except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                    # Keep serving the pages we knew; say once how to fix it.
+                    logger.error(
+                        "Cannot read %s (%s); still using the previous list of "
+                        "pages. Run `townsquare build` to write it again.",
+                        self._path,
+                        exc,
+                    )
             return self._manifest
 
     def get(self, slug: str) -> Page:

@@ -8,6 +8,8 @@ are not browsers send neither header and are not at risk of such forgery.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, request
@@ -41,16 +43,22 @@ def origin_of(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}".lower() if parts.netloc else ""
 
 
-def trusted_origins() -> set[str]:
-    config = current_app.config
-    found = {origin_of(request.host_url), origin_of(config["SITE_URL"])}
-    found.update(origin_of(url) for url in config["ALLOWED_ORIGINS"])
+ORIGINS_KEY = "townsquare.origins"
+
+
+def configured_origins(config: Mapping[str, Any]) -> frozenset[str]:
+    """The static site's origin and the other origins allowed to write."""
+    found = {origin_of(url) for url in config["ALLOWED_ORIGINS"]}
+    found.add(origin_of(config["SITE_URL"]))
     found.discard("")
-    return found
+    return frozenset(found)
 
 
 def is_cross_origin(origin: str) -> bool:
-    return origin.lower() not in trusted_origins()
+    origin = origin.lower()
+    if origin in current_app.extensions[ORIGINS_KEY]:
+        return False
+    return origin != origin_of(request.host_url)
 
 
 def check_write_origin() -> None:
@@ -76,21 +84,13 @@ def add_cors(response: Response) -> Response:
     """Let configured origins call the API from their pages' scripts."""
     origin = request.headers.get("Origin")
     response.vary.add("Origin")
-    if origin and origin.lower() in _configured_origins():
+    if origin and origin.lower() in current_app.extensions[ORIGINS_KEY]:
         response.headers["Access-Control-Allow-Origin"] = origin
         if request.method == "OPTIONS":
             response.headers["Access-Control-Allow-Methods"] = "GET, POST"
             response.headers["Access-Control-Allow-Headers"] = "Content-Type, Accept"
             response.headers["Access-Control-Max-Age"] = "600"
     return response
-
-
-def _configured_origins() -> set[str]:
-    config = current_app.config
-    found = {origin_of(url) for url in config["ALLOWED_ORIGINS"]}
-    found.add(origin_of(config["SITE_URL"]))
-    found.discard("")
-    return found
 
 
 # Sent with every response, pages and API alike.
@@ -111,6 +111,7 @@ def add_security_headers(response: Response) -> Response:
 
 
 def init_app(app: Flask) -> None:
+    app.extensions[ORIGINS_KEY] = configured_origins(app.config)
     app.before_request(check_write_origin)
     app.after_request(add_cors)
     app.after_request(add_security_headers)

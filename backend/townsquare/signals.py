@@ -1,8 +1,8 @@
 """Signals other parts of Townsquare can subscribe to.
 
-The publisher listens to learn which pages need re-publishing; a moderation
-queue or notifications can listen to the same signals without the comment
-code knowing about them.
+The demo's re-publisher listens to know when to publish; a moderation queue
+or notifications can listen to the same signals without the comment code
+knowing about them.
 """
 
 from __future__ import annotations

@@ -1,9 +1,8 @@
 """Re-publish in the background soon after contributions arrive.
 
-Used by ``townsquare demo`` (and by a single-server install that wants it):
-each new contribution restarts a short quiet period; when it ends, or at
-the latest ``max_delay`` seconds after the first waiting contribution, one
-publish covers everything that arrived.
+Used by ``townsquare demo``: each new contribution restarts a short quiet
+period; when it ends, or at the latest ``max_delay`` seconds after the first
+waiting contribution, one publish covers everything that arrived.
 """
 
 from __future__ import annotations

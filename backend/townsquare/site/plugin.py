@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from zoneinfo import ZoneInfo
 from pelican import signals
 
 from ..pages import MANIFEST_NAME, STATE_FOLDER, Page
+from ..storage.jsonfile import replace_file
 from . import exported
 from .threads import build_thread
 
@@ -40,8 +40,25 @@ THEME_SETTINGS = (
 
 
 def register() -> None:
+    signals.initialized.connect(require_autoescape)
     signals.article_generator_finalized.connect(attach_threads)
     signals.article_writer_finalized.connect(write_manifest)
+
+
+def require_autoescape(pelican: Any) -> None:
+    """Turn Jinja's autoescape on: member names and text are plain text.
+
+    Pelican leaves it off by default, and a site copied from Pelican's
+    defaults would otherwise publish members' markup unescaped.
+    """
+    environment = pelican.settings.setdefault("JINJA_ENVIRONMENT", {})
+    if not environment.get("autoescape"):
+        logger.warning(
+            "JINJA_ENVIRONMENT had autoescape off; Townsquare turns it on. "
+            "Set it in %s to silence this.",
+            "pelicanconf.py",
+        )
+        environment["autoescape"] = True
 
 
 def data_dir(settings: dict[str, Any]) -> Path:
@@ -56,20 +73,20 @@ def attach_threads(generator: Any) -> None:
     entries: dict[str, dict[str, Any]] = {}
     for article in generator.articles:
         entry = describe(article, settings)
-        if entry["slug"] in entries:
+        duplicate = entry["slug"] in entries
+        if duplicate:
             logger.error(
                 "%s has the same slug %r as another page; rename one file so "
                 "their comments stay apart. It takes no comments.",
                 article.source_path,
                 entry["slug"],
             )
-            entry["open"] = False
         else:
             entries[entry["slug"]] = entry
         article.thread = build_thread(
             entry,
-            exported.read(data_dir(settings), entry["slug"]),
-            is_open=Page(**entry).is_open(),
+            None if duplicate else exported.read(data_dir(settings), entry["slug"]),
+            is_open=not duplicate and Page(**entry).is_open(),
             api=settings.get("TOWNSQUARE_API_URL", "/api").rstrip("/"),
             timezone=settings.get("TIMEZONE", "UTC"),
         )
@@ -141,7 +158,6 @@ def write_manifest(generator: Any, writer: Any = None) -> None:
     folder = Path(settings["OUTPUT_PATH"]) / STATE_FOLDER
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / MANIFEST_NAME
-    tmp = target.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
-    os.replace(tmp, target)
+    content = json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8")
+    replace_file(target, content, durable=False)
     logger.info("Wrote the manifest of %d pages to %s", len(pages), target)
