@@ -472,8 +472,6 @@ class Server:
             HOST,
             "--port",
             str(self.port),
-            "--threads",
-            "8",
         )
         if self.cpus:
             # Optional: pin the server to some CPUs (taskset keeps the PID).

@@ -21,6 +21,7 @@ from .storage.comments import PENDING, STATUSES
 logger = logging.getLogger(__name__)
 
 DEMO_DIR = Path("demo-data")
+DEFAULT_THREADS = 4
 
 
 class Context:
@@ -123,7 +124,9 @@ def publish(obj: Context, full: bool, commit: bool, production: bool) -> None:
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=int)
-@click.option("--threads", default=8, show_default=True, type=int)
+# Threads share one interpreter lock: past a few, they mostly wait for it.
+# Four serve a small two-core server best (see benchmarks/).
+@click.option("--threads", default=DEFAULT_THREADS, show_default=True, type=int)
 @click.pass_obj
 def serve(obj: Context, host: str, port: int, threads: int) -> None:
     """Run the backend alone on the waitress WSGI server."""
@@ -166,7 +169,7 @@ def demo(obj: Context, host: str, port: int, seed: bool) -> None:
     republisher.start()
     click.echo(f"Open http://{host}:{port}/ in your browser. Press Ctrl+C to stop.")
     try:
-        _serve(app, host, port, 8, obj.settings["MAX_REQUEST_BYTES"])
+        _serve(app, host, port, DEFAULT_THREADS, obj.settings["MAX_REQUEST_BYTES"])
     finally:
         republisher.stop()
 
