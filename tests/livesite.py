@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import socket
+import subprocess
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -51,3 +52,13 @@ def serving(app: Flask) -> Iterator[str]:
     finally:
         server.close()
         thread.join(timeout=5)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop a server this test started, by its handle: politely, then firmly."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)

@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from livesite import stop
 from townsquare.publish.publisher import Publisher
 from townsquare.storage import open_store
 from townsquare.storage.comments import STATUSES
@@ -301,12 +302,7 @@ def concurrency_server(
             _wait_until_healthy(server, port, log_path)
             yield port, lambda *args: townsquare(*args, **paths)
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+            stop(server)
 
 
 def _wait_until_healthy(server: subprocess.Popen[bytes], port: int, log: Path) -> None:

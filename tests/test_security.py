@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from livesite import stop
 from townsquare import config
 from townsquare.security import API_POLICY, PAGE_POLICY
 
@@ -487,12 +488,7 @@ def live_server(built, settings: dict[str, Any], tmp_path: Path) -> Iterator[str
         _wait_until_up(base, server)
         yield base
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=10)
+        stop(server)
         log.close()
 
 
