@@ -32,11 +32,6 @@ def client_key() -> str:
     return str(getattr(address, "ipv4_mapped", None) or address)
 
 
-def _write_limit() -> str:
-    limit: str = current_app.config["RATE_LIMIT_WRITES"]
-    return limit
-
-
 def _is_read() -> bool:
     return request.method in SAFE_METHODS
 
@@ -55,7 +50,8 @@ def init_app(app: Flask) -> Limiter:
     limiter = Limiter(
         client_key,
         app=app,
-        application_limits=[_write_limit],
+        # A fixed string, parsed once: the setting cannot change at run time.
+        application_limits=[app.config["RATE_LIMIT_WRITES"]],
         storage_uri="memory://",
         # Rate headers on every write cost time for nobody's benefit; the
         # 429 answer carries Retry-After (see errorpages).
