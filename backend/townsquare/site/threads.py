@@ -15,6 +15,23 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
+@dataclass(slots=True)
+class ThreadComment:
+    """A published comment as the templates show it.
+
+    Attributes rather than dict keys: Jinja looks names up as attributes
+    first, and a miss costs an exception per lookup, per comment.
+    """
+
+    id: int
+    parent: int | None
+    author: str
+    html: str
+    created: str
+    created_display: str
+    replies: list[ThreadComment] = field(default_factory=list)
+
+
 @dataclass
 class Thread:
     """One page's published comments, nested by reply."""
@@ -26,7 +43,7 @@ class Thread:
     api: str
     count: int = 0
     last_id: int = 0
-    comments: list[dict[str, Any]] = field(default_factory=list)
+    comments: list[ThreadComment] = field(default_factory=list)
 
 
 @lru_cache(maxsize=16)
@@ -43,22 +60,26 @@ def display_time(iso: str, timezone: str) -> str:
     return f"{moment.day} {moment:%B %Y, %H:%M}"
 
 
-def nest(comments: Iterable[Mapping[str, Any]], timezone: str) -> list[dict[str, Any]]:
+def nest(comments: Iterable[Mapping[str, Any]], timezone: str) -> list[ThreadComment]:
     """Return top-level comments, each with its ``replies``, oldest first.
 
     A reply whose parent is not published is shown at the top level rather
     than lost.
     """
-    by_id: dict[int, dict[str, Any]] = {}
-    for comment in comments:
-        item = dict(comment)
-        item["created_display"] = display_time(item["created"], timezone)
-        item["replies"] = []
-        by_id[item["id"]] = item
-    roots: list[dict[str, Any]] = []
+    by_id: dict[int, ThreadComment] = {}
+    for c in comments:
+        by_id[c["id"]] = ThreadComment(
+            id=c["id"],
+            parent=c["parent"],
+            author=c["author"],
+            html=c["html"],
+            created=c["created"],
+            created_display=display_time(c["created"], timezone),
+        )
+    roots: list[ThreadComment] = []
     for item in by_id.values():
-        parent = by_id.get(item["parent"]) if item["parent"] else None
-        (parent["replies"] if parent else roots).append(item)
+        parent = by_id.get(item.parent) if item.parent else None
+        (parent.replies if parent else roots).append(item)
     return roots
 
 
