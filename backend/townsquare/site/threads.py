@@ -55,8 +55,14 @@ def _zone(name: str) -> ZoneInfo:
 
 
 def display_time(iso: str, timezone: str) -> str:
-    """'4 December 2026, 15:02' in the site's time zone."""
-    moment = datetime.fromisoformat(iso).astimezone(_zone(timezone))
+    """'4 December 2026, 15:02' in the site's time zone.
+
+    A time that cannot be read is shown as it is rather than stop a build.
+    """
+    try:
+        moment = datetime.fromisoformat(iso).astimezone(_zone(timezone))
+    except ValueError:
+        return iso
     return f"{moment.day} {moment:%B %Y, %H:%M}"
 
 
