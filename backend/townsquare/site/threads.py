@@ -46,6 +46,12 @@ class Thread:
     comments: list[ThreadComment] = field(default_factory=list)
 
 
+MONTHS = (
+    "January", "February", "March", "April", "May", "June", "July",
+    "August", "September", "October", "November", "December",
+)  # fmt: skip
+
+
 @lru_cache(maxsize=16)
 def _zone(name: str) -> ZoneInfo:
     try:
@@ -63,7 +69,10 @@ def display_time(iso: str, timezone: str) -> str:
         moment = datetime.fromisoformat(iso).astimezone(_zone(timezone))
     except ValueError:
         return iso
-    return f"{moment.day} {moment:%B %Y, %H:%M}"
+    # Month names from our own table: strftime's follow the process locale,
+    # which Pelican may change mid-build.
+    month = MONTHS[moment.month - 1]
+    return f"{moment.day} {month} {moment.year}, {moment.hour:02d}:{moment.minute:02d}"
 
 
 def nest(comments: Iterable[Mapping[str, Any]], timezone: str) -> list[ThreadComment]:
