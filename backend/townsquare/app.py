@@ -16,7 +16,7 @@ from .comments.feed import CommentFeed
 from .comments.shortcut import LiveListShortcut
 from .pages import PageDirectory, manifest_path
 from .services import EXTENSION_KEY, Services
-from .storage import open_store
+from .storage import open_configured_store
 
 logger = logging.getLogger(__name__)
 
@@ -30,11 +30,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.config["MAX_FORM_PARTS"] = settings["MAX_FORM_FIELDS"]
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
-    store = open_store(
-        Path(settings["DATA_DIR"]),
-        segment_size=settings["SEGMENT_SIZE"],
-        cache_mb=settings["CACHE_MB"],
-    )
+    store = open_configured_store(settings)
     manifest = manifest_path(Path(settings["OUTPUT_DIR"]))
     if not manifest.exists():
         logger.warning(

@@ -15,7 +15,7 @@ import click
 from . import config
 from .errors import ConfigError, TownsquareError
 from .publish.publisher import Publisher, PublishReport, commit_data
-from .storage import Store, open_store
+from .storage import Store, open_configured_store
 from .storage.comments import PENDING, STATUSES
 
 logger = logging.getLogger(__name__)
@@ -32,11 +32,7 @@ class Context:
         self.settings = config.load(overrides)
 
     def store(self) -> Store:
-        return open_store(
-            Path(self.settings["DATA_DIR"]),
-            segment_size=self.settings["SEGMENT_SIZE"],
-            cache_mb=self.settings["CACHE_MB"],
-        )
+        return open_configured_store(self.settings)
 
     def publisher(self, production: bool = False) -> Publisher:
         site_dir = Path(self.settings["SITE_DIR"])
@@ -117,7 +113,7 @@ def publish(obj: Context, full: bool, commit: bool, production: bool) -> None:
     report = publisher.publish(full=full)
     _summarise("Published", report)
     if commit:
-        commit_data(publisher.data_dir)
+        commit_data(publisher.export_dir)
     _exit_on_problems(report)
 
 

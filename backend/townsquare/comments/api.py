@@ -70,7 +70,6 @@ def post_comment(slug: str) -> Response:
         if not is_form:
             raise
         return _form_page(slug, data, error.fields, status=400)
-    message = CONFIRMATIONS[comment.status]
     if is_form:
         page = found.pages.get(slug)
         anchor = (
@@ -80,7 +79,7 @@ def post_comment(slug: str) -> Response:
         return redirect(f"{site}{page.path()}#{anchor}", code=303)  # type: ignore[return-value]
     timezone = found.pages.manifest().timezone
     payload = {**public_item(comment, timezone), "status": comment.status}
-    response = jsonify(comment=payload, message=message)
+    response = jsonify(comment=payload, message=CONFIRMATIONS[comment.status])
     response.status_code = 201
     return response
 
@@ -107,7 +106,6 @@ def _form_page(
         if not errors:
             raise NotFound("That comment is not available to reply to.")
         # Keep what the member wrote: it can still be posted as a comment.
-        parent = None
         values = {**values, "parent": ""}
     html = render_template(
         "comment_form.html",

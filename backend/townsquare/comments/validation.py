@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..config import DEFAULTS
 from ..errors import InvalidInput
 from .rendering import is_visible
 
@@ -35,8 +36,9 @@ class Submission:
 
 @dataclass(frozen=True)
 class Limits:
-    name: int = 80
-    body: int = 5000
+    name: int = DEFAULTS["NAME_MAX_LENGTH"]
+    body: int = DEFAULTS["COMMENT_MAX_LENGTH"]
+    # The longest address the email standards allow.
     email: int = 254
 
 

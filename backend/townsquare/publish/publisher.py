@@ -54,7 +54,7 @@ class Publisher:
     public_dir: Path | None = None
 
     @property
-    def data_dir(self) -> Path:
+    def export_dir(self) -> Path:
         return self.public_dir or self.site_dir / "data"
 
     def publish(self, *, full: bool = False) -> PublishReport:
@@ -93,7 +93,7 @@ class Publisher:
     def _export_state_dir(self) -> Path:
         # One state per export target: the demo and a real publish may
         # export the same store to different folders.
-        target = str(self.data_dir.resolve()).encode()
+        target = str(self.export_dir.resolve()).encode()
         return (
             self.store.root
             / "exports"
@@ -104,7 +104,7 @@ class Publisher:
         started = time.perf_counter()
         changed, state = export.export_changed(
             self.store.comments,
-            self.data_dir,
+            self.export_dir,
             self._export_state_dir(),
         )
         logger.info(
@@ -118,7 +118,7 @@ class Publisher:
         settings = build.read_settings(
             self.site_dir,
             self.output_dir,
-            self.data_dir,
+            self.export_dir,
             self.store.root / "build-cache",
             self.production,
         )
@@ -148,7 +148,7 @@ class Publisher:
                 continue
             thread = build_thread(
                 page.__dict__,
-                exported.read(self.data_dir, slug),
+                exported.read(self.export_dir, slug),
                 is_open=page.is_open(),
                 api=manifest.api,
                 timezone=manifest.timezone,
@@ -166,7 +166,7 @@ class Publisher:
     def fingerprint(self, manifest: Manifest | None) -> str:
         """Changes whenever anything Pelican reads, or what is open, changes."""
         digest = hashlib.blake2b(digest_size=16)
-        digest.update(f"{__version__}:{self.production}:{self.data_dir}".encode())
+        digest.update(f"{__version__}:{self.production}:{self.export_dir}".encode())
         for path in sorted(self._site_sources()):
             stat = path.stat()
             digest.update(f"{path}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
